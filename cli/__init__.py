@@ -1,0 +1,1 @@
+"""The `streetwatch` command line."""

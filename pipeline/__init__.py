@@ -1,0 +1,1 @@
+"""Video to incidents: sources, tracking, zone rules, incidents, evidence and storage."""

@@ -1,0 +1,134 @@
+"""Analysis of one camera's sampled frames: tracker, zone rules, incidents, evidence hand-off.
+
+Reading the source is someone else's job (a file loop or a live reader), so the same analysis
+serves `process`, `run` and batched multi-camera inference.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+
+import numpy as np
+
+from detector.types import Detections, Frame
+from pipeline.clips import PendingClips, PrerollBuffer
+from pipeline.config import AppConfig, CameraConfig
+from pipeline.incidents import EarlierIncidents, IncidentManager, IncidentOpened, PresenceChanged
+from pipeline.rules import RuleOutput, ZoneRule
+from pipeline.sink import AlertPictures, IncidentSink
+from pipeline.timing import StageTimes
+from pipeline.tracking import ObjectTracker
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class SampledFrame:
+    """A frame chosen for detection, with the JPEG used for pictures and clips."""
+
+    frame: Frame
+    jpeg: bytes
+
+
+class CameraAnalyzer:
+    """Feed it clip frames and detections in stream order; it emits incidents to the sink.
+
+    >>> analyzer = CameraAnalyzer(app, camera, (1280, 720), start, sink)  # doctest: +SKIP
+    >>> analyzer.on_detections(sampled, detections)  # doctest: +SKIP
+    """
+
+    def __init__(
+        self,
+        app: AppConfig,
+        camera: CameraConfig,
+        frame_size: tuple[int, int],
+        wall_origin: datetime,
+        sink: IncidentSink,
+        earlier: EarlierIncidents | None = None,
+        clip_fps: float = 10.0,
+        times: StageTimes | None = None,
+    ) -> None:
+        self.camera = camera
+        self.sink = sink
+        self.clip_fps = clip_fps
+        self.times = times or StageTimes()
+        max_gap = max((z.max_gap_s for z in camera.zones), default=10.0)
+        self.tracker = ObjectTracker(
+            app.class_map, camera.detect_fps, app.tracking.iou_threshold, memory_s=max_gap
+        )
+        self.rules = [ZoneRule(z, camera.timezone, frame_size, app.tracking) for z in camera.zones]
+        self.incidents = IncidentManager(
+            camera, wall_origin, earlier, duplicate_overlap=app.tracking.duplicate_overlap
+        )
+        self.preroll = PrerollBuffer(app.evidence.pre_s)
+        self.pending = PendingClips(app.evidence.post_s)
+        self.incident_count = 0
+        self.last_t = 0.0
+
+    def on_clip_frame(self, t: float, jpeg: bytes) -> None:
+        self.preroll.add(t, jpeg)
+        for clip in self.pending.add(t, jpeg):
+            self.sink.clip(clip.incident_id, clip.frames, self.clip_fps)
+
+    def on_detections(self, sampled: SampledFrame, detections: Detections) -> None:
+        frame = sampled.frame
+        self.last_t = frame.t
+        with self.times.measure("track"):
+            tracks = self.tracker.update(detections, frame.t)
+        with self.times.measure("rules"):
+            moment = self.incidents.wall(frame.t)
+            outputs = [rule.evaluate(tracks, frame.t, moment, sampled.jpeg) for rule in self.rules]
+            violations = [v for out in outputs for v in out.violations]
+            ended = self._ended_keys(outputs)
+            events = self.incidents.observe(violations, ended, frame.t)
+        for event in events:
+            if isinstance(event, IncidentOpened):
+                self._opened(event, sampled)
+            else:
+                self.sink.presence(event)
+
+    def finish(self) -> None:
+        """End of stream: cut pending clips short and close incidents."""
+        for clip in self.pending.flush():
+            self.sink.clip(clip.incident_id, clip.frames, self.clip_fps)
+        for event in self.incidents.finish(self.last_t):
+            if isinstance(event, PresenceChanged):
+                self.sink.presence(event)
+
+    def _ended_keys(self, outputs: list[RuleOutput]) -> list[tuple[str, str]]:
+        return [
+            (rule.zone.name, key)
+            for rule, out in zip(self.rules, outputs, strict=True)
+            for key in out.ended_keys
+        ]
+
+    def _opened(self, event: IncidentOpened, sampled: SampledFrame) -> None:
+        record = event.record
+        self.incident_count += 1
+        rule = next(r for r in self.rules if r.zone.name == record.zone)
+        labels = [
+            f"{self.camera.name} / {record.zone} / {record.type}",
+            f"first seen {record.first_seen_at:%Y-%m-%d %H:%M:%S}",
+            f"alert      {record.alert_at:%Y-%m-%d %H:%M:%S}",
+        ]
+        pictures = AlertPictures(
+            first_seen_jpeg=event.first_seen_snapshot,
+            alert_jpeg=sampled.jpeg,
+            alert_image=sampled.frame.image,
+            zone_polygon_px=np.round(rule.polygon).astype(np.int32),
+            label_lines=labels,
+        )
+        self.sink.opened(record, pictures)
+        self.pending.start(
+            record.id, record.alert_s, self.preroll.since(record.alert_s - self.preroll.seconds)
+        )
+        log.info(
+            "incident %s: %s in %s at %.1fs (first seen %.1fs)",
+            record.id[:8],
+            record.type,
+            record.zone,
+            record.alert_s,
+            record.first_seen_s,
+        )

@@ -1,0 +1,154 @@
+"""Writes evidence files and incident rows off the analysis path, in order, through a
+bounded queue. Files are in place (renamed from temporary names) before the row that points
+at them is committed."""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from pipeline.clips import ClipFrame
+from pipeline.evidence import EvidenceWriter, annotate_alert, remove_incident_files
+from pipeline.incidents import PresenceChanged
+from pipeline.records import EvidenceKind, IncidentRecord
+from pipeline.store.repository import IncidentStore
+
+log = logging.getLogger(__name__)
+
+AlertListener = Callable[[IncidentRecord], None]
+
+
+@dataclass(frozen=True, slots=True)
+class AlertPictures:
+    """What the alert frame looked like, for the three pictures of a new incident."""
+
+    first_seen_jpeg: bytes | None
+    alert_jpeg: bytes
+    alert_image: npt.NDArray[np.uint8]
+    zone_polygon_px: npt.NDArray[np.int32]
+    label_lines: list[str]
+
+
+@dataclass(slots=True)
+class SinkStats:
+    incidents_written: int = 0
+    clips_written: int = 0
+    failures: int = 0
+    seconds: float = 0.0
+    stored_ids: set[str] = field(default_factory=set)
+
+
+_STOP = object()
+
+
+class IncidentSink:
+    """`opened(...)`, `clip(...)`, `presence(...)` enqueue work; `close()` finishes it.
+
+    >>> sink = IncidentSink(EvidenceWriter(root), IncidentStore(engine))  # doctest: +SKIP
+    """
+
+    def __init__(
+        self,
+        writer: EvidenceWriter,
+        store: IncidentStore,
+        listeners: Sequence[AlertListener] = (),
+        max_queue: int = 64,
+    ) -> None:
+        self.writer = writer
+        self.store = store
+        self.listeners = list(listeners)
+        self.stats = SinkStats()
+        self._queue: queue.Queue[Any] = queue.Queue(maxsize=max_queue)
+        self._thread = threading.Thread(target=self._work, name="evidence-writer", daemon=True)
+        self._thread.start()
+
+    def opened(self, record: IncidentRecord, pictures: AlertPictures) -> None:
+        self._queue.put((self._write_opened, (record, pictures)))
+
+    def clip(self, incident_id: str, frames: list[ClipFrame], fps: float) -> None:
+        self._queue.put((self._write_clip, (incident_id, frames, fps)))
+
+    def presence(self, change: PresenceChanged) -> None:
+        self._queue.put((self._write_presence, (change,)))
+
+    def close(self) -> None:
+        """Finish everything queued, then stop the writer thread."""
+        self._queue.put(_STOP)
+        self._thread.join()
+
+    @property
+    def backlog(self) -> int:
+        return self._queue.qsize()
+
+    def _work(self) -> None:
+        while True:
+            job = self._queue.get()
+            if job is _STOP:
+                return
+            func, args = job
+            started = time.perf_counter()
+            try:
+                func(*args)
+            except Exception:  # one bad job must not stop the evidence of every other incident
+                self.stats.failures += 1
+                log.exception("evidence job %s failed", func.__name__)
+            self.stats.seconds += time.perf_counter() - started
+
+    def _write_opened(self, record: IncidentRecord, pictures: AlertPictures) -> None:
+        try:
+            files = []
+            if pictures.first_seen_jpeg is not None:
+                files.append(
+                    self.writer.write_image(
+                        record.id, EvidenceKind.first_seen, jpeg=pictures.first_seen_jpeg
+                    )
+                )
+            files.append(
+                self.writer.write_image(
+                    record.id, EvidenceKind.alert_clean, jpeg=pictures.alert_jpeg
+                )
+            )
+            annotated = annotate_alert(
+                pictures.alert_image, record.box, pictures.zone_polygon_px, pictures.label_lines
+            )
+            files.append(
+                self.writer.write_image(
+                    record.id, EvidenceKind.alert_annotated, image_bgr=annotated
+                )
+            )
+            record.evidence = files
+            self.store.add_incident(record)
+        except Exception:
+            remove_incident_files(self.writer.root, record.id)
+            raise
+        self.stats.incidents_written += 1
+        self.stats.stored_ids.add(record.id)
+        for listener in self.listeners:
+            listener(record)
+
+    def _write_clip(self, incident_id: str, frames: list[ClipFrame], fps: float) -> None:
+        if incident_id not in self.stats.stored_ids:
+            log.warning("no clip for incident %s: its row was never stored", incident_id)
+            return
+        clip = self.writer.write_clip(incident_id, frames, fps)
+        self.store.add_evidence(incident_id, [clip])
+        self.stats.clips_written += 1
+
+    def _write_presence(self, change: PresenceChanged) -> None:
+        if change.incident_id not in self.stats.stored_ids:
+            return
+        self.store.update_presence(
+            change.incident_id,
+            last_seen_s=change.last_seen_s,
+            last_seen_at=change.last_seen_at,
+            presence=change.presence,
+            box=change.box,
+        )
