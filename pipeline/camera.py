@@ -15,9 +15,11 @@ import numpy as np
 from detector.types import Detections, Frame
 from pipeline.clips import PendingClips, PrerollBuffer
 from pipeline.config import AppConfig, CameraConfig
-from pipeline.incidents import EarlierIncidents, IncidentManager, IncidentOpened, PresenceChanged
+from pipeline.incidents import IncidentManager, IncidentOpened, PresenceChanged
+from pipeline.long_timers import LONG_RULES, LongTimers
 from pipeline.rules import RuleOutput, ZoneRule
 from pipeline.sink import AlertPictures, IncidentSink
+from pipeline.store.repository import IncidentStore
 from pipeline.timing import StageTimes
 from pipeline.tracking import ObjectTracker
 
@@ -46,7 +48,7 @@ class CameraAnalyzer:
         frame_size: tuple[int, int],
         wall_origin: datetime,
         sink: IncidentSink,
-        earlier: EarlierIncidents | None = None,
+        store: IncidentStore | None = None,
         clip_fps: float = 10.0,
         times: StageTimes | None = None,
     ) -> None:
@@ -60,12 +62,17 @@ class CameraAnalyzer:
         )
         self.rules = [ZoneRule(z, camera.timezone, frame_size, app.tracking) for z in camera.zones]
         self.incidents = IncidentManager(
-            camera, wall_origin, earlier, duplicate_overlap=app.tracking.duplicate_overlap
+            camera, wall_origin, store, duplicate_overlap=app.tracking.duplicate_overlap
         )
         self.preroll = PrerollBuffer(app.evidence.pre_s)
         self.pending = PendingClips(app.evidence.post_s)
         self.incident_count = 0
         self.last_t = 0.0
+        self.long_timers = (
+            LongTimers(store, camera.name, self.rules, self.incidents) if store else None
+        )
+        if self.long_timers:
+            self.long_timers.restore()
 
     def on_clip_frame(self, t: float, jpeg: bytes) -> None:
         self.preroll.add(t, jpeg)
@@ -88,12 +95,17 @@ class CameraAnalyzer:
                 self._opened(event, sampled)
             else:
                 self.sink.presence(event)
+        if self.long_timers:
+            self.long_timers.save(frame.t)
 
     def finish(self) -> None:
         """End of stream: cut pending clips short and close incidents."""
         for clip in self.pending.flush():
             self.sink.clip(clip.incident_id, clip.frames, self.clip_fps)
-        for event in self.incidents.finish(self.last_t):
+        if self.long_timers:
+            self.long_timers.save(self.last_t, force=True)
+        keep = frozenset(r.value for r in LONG_RULES)
+        for event in self.incidents.finish(self.last_t, keep_rules=keep):
             if isinstance(event, PresenceChanged):
                 self.sink.presence(event)
 

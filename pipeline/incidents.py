@@ -91,15 +91,28 @@ class IncidentManager:
         events.extend(self._age(t))
         return events
 
-    def finish(self, t: float) -> list[IncidentEvent]:
-        """End every incident at the end of a file; their last sighting stays as recorded."""
+    def finish(self, t: float, keep_rules: frozenset[str] = frozenset()) -> list[IncidentEvent]:
+        """End every incident at the end of a file; their last sighting stays as recorded.
+        Incidents of `keep_rules` (long timers carried to the next file) stay open."""
         events: list[IncidentEvent] = []
         for item in self._open.values():
-            if item.record.presence is Presence.active:
+            rec = item.record
+            if rec.presence is Presence.active and rec.type not in keep_rules:
                 events.append(self._set_presence(item, Presence.ended, t))
         self._open.clear()
         self._by_key.clear()
         return events
+
+    def resume(self, record: IncidentRecord) -> None:
+        """Take back an incident still open when the process stopped. It counts as seen at
+        the restart (stream time 0), so it ends only if the object is not seen again."""
+        zone = self.zones.get(record.zone)
+        if zone is None:
+            return
+        record.first_seen_s = (record.first_seen_at - self.wall_origin).total_seconds()
+        record.alert_s = (record.alert_at - self.wall_origin).total_seconds()
+        record.last_seen_s = 0.0
+        self._open[record.id] = _Open(record=record, zone=zone, written_t=0.0)
 
     @property
     def active_count(self) -> int:

@@ -17,10 +17,10 @@ from detector.types import Frame
 from pipeline.camera import CameraAnalyzer, SampledFrame
 from pipeline.config import AppConfig, CameraConfig
 from pipeline.errors import InputError
-from pipeline.incidents import EarlierIncidents
 from pipeline.process import encode_jpeg
 from pipeline.sink import IncidentSink
 from pipeline.sources import RateGate, VideoSource
+from pipeline.store.repository import IncidentStore
 
 log = logging.getLogger(__name__)
 
@@ -82,16 +82,11 @@ class LiveCamera:
         camera: CameraConfig,
         detector: Detector,
         sink: IncidentSink,
-        earlier: EarlierIncidents | None = None,
+        store: IncidentStore | None = None,
         open_source: Callable[[str | int, float], VideoSource] | None = None,
     ) -> None:
-        self.app, self.camera, self.detector, self.sink, self.earlier = (
-            app,
-            camera,
-            detector,
-            sink,
-            earlier,
-        )
+        self.app, self.camera, self.detector = app, camera, detector
+        self.sink, self.store = sink, store
         self.status = CameraStatus(camera.name)
         self._open = open_source or (lambda spec, origin: VideoSource(spec, clock_origin=origin))
         self._stop = threading.Event()
@@ -148,7 +143,7 @@ class LiveCamera:
                 (info.width, info.height),
                 self._wall_origin,
                 self.sink,
-                self.earlier,
+                self.store,
                 clip_fps,
             )
         self.status.state = CameraState.online

@@ -17,9 +17,9 @@ from detector.types import Frame
 from pipeline.camera import CameraAnalyzer, SampledFrame
 from pipeline.config import AppConfig, CameraConfig
 from pipeline.errors import InputError
-from pipeline.incidents import EarlierIncidents
 from pipeline.sink import IncidentSink
 from pipeline.sources import RateGate, SourceInfo, VideoSource
+from pipeline.store.repository import IncidentStore
 from pipeline.timing import StageTimes
 
 log = logging.getLogger(__name__)
@@ -59,7 +59,7 @@ def process_video(
     detector: Detector,
     sink: IncidentSink,
     wall_origin: datetime,
-    earlier: EarlierIncidents | None = None,
+    store: IncidentStore | None = None,
     progress: ProgressCallback | None = None,
 ) -> ProcessResult:
     """Run the whole analysis over an opened file source; the sink is flushed by the caller."""
@@ -67,7 +67,7 @@ def process_video(
     result = ProcessResult(info=info)
     clip_fps = min(app.evidence.clip_fps, info.fps)
     analyzer = CameraAnalyzer(
-        app, camera, (info.width, info.height), wall_origin, sink, earlier, clip_fps, result.times
+        app, camera, (info.width, info.height), wall_origin, sink, store, clip_fps, result.times
     )
     detect_gate, clip_gate = RateGate(camera.detect_fps), RateGate(clip_fps)
     quality = app.evidence.jpeg_quality

@@ -30,7 +30,9 @@ def test_every_shipped_config_passes_check_config(capsys: pytest.CaptureFixture[
 @pytest.fixture(scope="module")
 def bundle(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     folder = tmp_path_factory.mktemp("bundle")
-    scene = Scene(320, 180, 10.0, 30.0, [parked("car", (40, 100, 110, 140), arrive=3, leave=28)], seed=2)
+    scene = Scene(
+        320, 180, 10.0, 30.0, [parked("car", (40, 100, 110, 140), arrive=3, leave=28)], seed=2
+    )
     files = write_bundle(scene, folder, "street")
     config = {
         "cameras": [
@@ -55,7 +57,9 @@ def bundle(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     return files
 
 
-def _process(bundle: dict[str, Path], data_dir: Path, *extra: str, video: Path | None = None) -> int:
+def _process(
+    bundle: dict[str, Path], data_dir: Path, *extra: str, video: Path | None = None
+) -> int:
     args = ["process", str(video or bundle["video"]), "--config", str(bundle["config"])]
     return main([*args, "--data-dir", str(data_dir), "--start", START, "--no-progress", *extra])
 
@@ -70,8 +74,19 @@ def test_process_writes_incidents_json_and_prints_speed(
     for stage in ("decode", "detect", "track", "rules", "evidence"):
         assert stage in printed.split("ms/frame", 1)[1].splitlines()[0]
     [incident] = json.loads(out_json.read_text())
-    for key in ("id", "camera", "zone", "type", "first_seen_s", "alert_s", "last_seen_s", "box",
-                "confidence", "object_classes", "evidence"):
+    for key in (
+        "id",
+        "camera",
+        "zone",
+        "type",
+        "first_seen_s",
+        "alert_s",
+        "last_seen_s",
+        "box",
+        "confidence",
+        "object_classes",
+        "evidence",
+    ):
         assert key in incident
     assert incident["camera"] == "gate-1" and incident["zone"] == "curb"
     assert incident["alert_s"] == pytest.approx(13.0, abs=1.0)
@@ -91,7 +106,10 @@ def _bad_configs(tmp: Path, good: dict) -> dict[str, tuple[Path, str]]:
 
     cases["malformed-yaml"] = ("cameras: [\n  - name: x\n   bad", "malformed YAML")
     cases["two-points"] = (with_zone(polygon=[[0, 0], [1, 1]]), "cameras[0].zones[0].polygon")
-    cases["outside-frame"] = (with_zone(polygon=[[0, 0], [1.5, 0], [1, 1]]), "less than or equal to 1")
+    cases["outside-frame"] = (
+        with_zone(polygon=[[0, 0], [1.5, 0], [1, 1]]),
+        "less than or equal to 1",
+    )
     cases["unknown-category"] = (with_zone(categories=["spaceship"]), "categories[0]")
     cases["unknown-rule"] = (with_zone(rule="no_spitting"), "cameras[0].zones[0].rule")
     cases["bad-schedule"] = (with_zone(schedule={"windows": ["8am-6pm"]}), "not HH:MM-HH:MM")
@@ -106,8 +124,11 @@ def _bad_configs(tmp: Path, good: dict) -> dict[str, tuple[Path, str]]:
 
 def _fingerprint(data_dir: Path) -> tuple[dict[str, int], list[tuple[str, int]]]:
     store = IncidentStore(make_engine(f"sqlite:///{data_dir / 'streetwatch.db'}"))
-    files = sorted((str(p.relative_to(data_dir)), p.stat().st_size) for p in data_dir.rglob("*")
-                   if p.is_file() and not p.name.startswith("streetwatch.db"))
+    files = sorted(
+        (str(p.relative_to(data_dir)), p.stat().st_size)
+        for p in data_dir.rglob("*")
+        if p.is_file() and not p.name.startswith("streetwatch.db")
+    )
     return store.count_rows(), files
 
 
@@ -139,15 +160,24 @@ def test_bad_input_gives_one_line_error_exit_2_and_writes_nothing(
         (["--camera", "gate-9"], "no camera named 'gate-9'"),
         (["--start", "yesterday"], "is not an ISO 8601"),
     ]
-    for name, (path, expected) in _bad_configs(tmp_path, good).items():
+    for path, expected in _bad_configs(tmp_path, good).values():
         runs.append((["--config", str(path)], expected))
     for extra, expected in runs:
         video = None
         if extra[0] == "--video":
             video, extra = Path(extra[1]), []
         if extra and extra[0] == "--config":
-            code = main(["process", str(bundle["video"]), "--config", extra[1], "--data-dir",
-                         str(data), "--no-progress"])
+            code = main(
+                [
+                    "process",
+                    str(bundle["video"]),
+                    "--config",
+                    extra[1],
+                    "--data-dir",
+                    str(data),
+                    "--no-progress",
+                ]
+            )
         else:
             code = _process(bundle, data, *extra, video=video)
         err = capsys.readouterr().err
