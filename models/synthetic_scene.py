@@ -38,7 +38,9 @@ class Layout:
     @classmethod
     def demo(cls, width: int = 640, height: int = 360) -> Layout:
         """The fixed view of the demo scenarios."""
-        return cls(width, height, int(height * 0.25), int(height * 0.46), height, width / 640 * 1.1, 0.3)
+        return cls(
+            width, height, int(height * 0.25), int(height * 0.46), height, width / 640 * 1.1, 0.3
+        )
 
     def scale(self, y_bottom: float) -> float:
         return self.base * (1.0 - (1.0 - y_bottom / self.height) * self.depth)
@@ -126,8 +128,14 @@ class Look:
     @classmethod
     def random(cls, rng: random.Random) -> Look:
         light = rng.choices(["day", "dusk", "night"], [0.6, 0.2, 0.2])[0]
-        gain = {"day": rng.uniform(0.8, 1.2), "dusk": rng.uniform(0.55, 0.8), "night": rng.uniform(0.3, 0.45)}[light]
-        tint = {"day": (0.0, 0.0, 0.0), "dusk": (-10.0, 5.0, 25.0), "night": (20.0, 0.0, -5.0)}[light]
+        gain = {
+            "day": rng.uniform(0.8, 1.2),
+            "dusk": rng.uniform(0.55, 0.8),
+            "night": rng.uniform(0.3, 0.45),
+        }[light]
+        tint = {"day": (0.0, 0.0, 0.0), "dusk": (-10.0, 5.0, 25.0), "night": (20.0, 0.0, -5.0)}[
+            light
+        ]
         blur = rng.choice([0, 0, 3, 5])
         return cls(light, gain, tint, rng.uniform(0, 9), blur, rng.randint(35, 95))
 
@@ -142,7 +150,6 @@ def apply_light(img: Image, look: Look, lights: list[tuple[int, int, int]]) -> I
         out = img
     else:
         out = cv2.convertScaleAbs(img, alpha=look.gain)
-        out = cv2.add(out, np.full_like(out, 0), dtype=cv2.CV_8U)
         tint = np.array(look.tint, np.float32)
         out = np.clip(out.astype(np.int16) + tint.astype(np.int16), 0, 255).astype(np.uint8)
     if look.light != "day" and lights:

@@ -37,15 +37,15 @@ CLASS_ID = {name: i for i, name in enumerate(CLASSES)}
 
 # Typical width/height at 640 px picture width and scale 1; sampled around these.
 BASE_SIZE: dict[str, tuple[float, float]] = {
-    "car": (112, 50),
-    "motorcycle": (50, 34),
-    "truck": (190, 84),
-    "person": (20, 54),
-    "umbrella": (84, 66),
-    "table": (56, 26),
-    "chair": (18, 20),
-    "cart": (62, 44),
-    "goods": (30, 18),
+    "car": (120, 54),
+    "motorcycle": (56, 38),
+    "truck": (200, 90),
+    "person": (24, 64),
+    "umbrella": (96, 76),
+    "table": (62, 30),
+    "chair": (22, 24),
+    "cart": (70, 50),
+    "goods": (36, 22),
 }
 
 BRIGHT: tuple[Color, ...] = (
@@ -85,7 +85,14 @@ class Style:
     @classmethod
     def random(cls, rng: random.Random) -> Style:
         extra = [random_color(rng, 40) for _ in range(4)]
-        return cls(random_color(rng), random_color(rng), rng.random() < 0.5, rng.randint(0, 2), False, extra)
+        return cls(
+            random_color(rng),
+            random_color(rng),
+            rng.random() < 0.5,
+            rng.randint(0, 2),
+            False,
+            extra,
+        )
 
 
 class Canvas:
@@ -102,7 +109,9 @@ class Canvas:
             u = 1.0 - u
         return int(round(self.x1 + u * self.w)), int(round(self.y1 + v * self.h))
 
-    def _both(self, fn: Callable[[npt.NDArray[np.generic], tuple[int, ...]], object], color: Color) -> None:
+    def _both(
+        self, fn: Callable[[npt.NDArray[np.generic], tuple[int, ...]], object], color: Color
+    ) -> None:
         fn(self.img, color)
         if self.ids is not None:
             fn(self.ids, (self.oid,))
@@ -122,7 +131,9 @@ class Canvas:
         center, radius = self.pt(u, v), max(int(round(r * self.h)), 1)
         self._both(lambda im, c: cv2.circle(im, center, radius, c, -1), color)
 
-    def ellipse(self, u: float, v: float, ru: float, rv: float, color: Color, half: bool = False) -> None:
+    def ellipse(
+        self, u: float, v: float, ru: float, rv: float, color: Color, half: bool = False
+    ) -> None:
         center = self.pt(u, v)
         axes = (max(int(ru * self.w), 1), max(int(rv * self.h), 1))
         end = 180 if half else 360
