@@ -1,0 +1,121 @@
+"""Live cameras: reading paced frames, alerting, stopping cleanly, reconnecting."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from detector.base import Detector
+from detector.types import Detections, Frame
+from pipeline.errors import InputError
+from pipeline.evidence import EvidenceWriter
+from pipeline.live import Backoff, CameraState, LiveCamera, Supervisor
+from pipeline.sink import IncidentSink
+from pipeline.sources import SourceInfo
+from pipeline.store.db import make_engine, migrate
+from pipeline.store.repository import IncidentStore
+from tests.pipeline.harness import app_config, zone
+
+
+class ParkedCarDetector(Detector):
+    """Sees one car standing at the same place in every frame."""
+
+    @property
+    def class_names(self) -> tuple[str, ...]:
+        return ("car",)
+
+    def detect(self, frames: Sequence[Frame]) -> list[Detections]:
+        return [Detections.from_lists([[40, 60, 120, 110]], [0.9], [0], ("car",)) for _ in frames]
+
+
+class _Grabbed:
+    def __init__(self, index: int, t: float) -> None:
+        self.index, self.t = index, t
+
+    def retrieve(self) -> np.ndarray:
+        return np.full((180, 320, 3), 90, np.uint8)
+
+
+class PacedSource:
+    """A live-like source: frames at `fps` in real time, ending after `seconds`."""
+
+    def __init__(self, origin: float, fps: float = 10.0, seconds: float = 3.0) -> None:
+        self.origin, self.fps, self.seconds = origin, fps, seconds
+        self.info = SourceInfo(width=320, height=180, fps=fps, frame_count=0, live=True)
+
+    def frames(self) -> Iterator[_Grabbed]:
+        started = time.monotonic()
+        index = 0
+        while time.monotonic() - started < self.seconds:
+            time.sleep(1.0 / self.fps)
+            yield _Grabbed(index, time.monotonic() - self.origin)
+            index += 1
+
+    def __enter__(self) -> PacedSource:
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        pass
+
+
+def _camera(tmp_path: Path, opener: Any) -> tuple[LiveCamera, IncidentSink, IncidentStore]:
+    app = app_config([zone(dwell_s=2)], detect_fps=4.0)
+    app.evidence.pre_s = app.evidence.post_s = 1.0
+    engine = make_engine(f"sqlite:///{tmp_path / 'sw.db'}")
+    migrate(engine)
+    store = IncidentStore(engine)
+    sink = IncidentSink(EvidenceWriter(tmp_path / "evidence"), store)
+    cam = LiveCamera(app, app.cameras[0], ParkedCarDetector(), sink, store, open_source=opener)
+    return cam, sink, store
+
+
+def test_live_camera_alerts_and_stops_cleanly_with_the_clip_written(tmp_path: Path) -> None:
+    threads_before = threading.active_count()
+    cam, sink, store = _camera(tmp_path, lambda spec, origin: PacedSource(origin, seconds=30))
+    supervisor = Supervisor([cam])
+    supervisor.start()
+    deadline = time.monotonic() + 10
+    while sink.stats.incidents_written == 0 and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert cam.status.state is CameraState.online
+    supervisor.stop()  # right after the alert: the clip's post-roll is still pending
+    sink.close()
+    [record] = store.list_incidents("cam-1")
+    assert {e.kind.value for e in record.evidence} == {"first_seen", "alert_clean", "alert_annotated", "clip"}
+    assert cam.status.frames_detected >= 8
+    assert cam.status.state is CameraState.stopped
+    assert threading.active_count() == threads_before
+
+
+def test_a_dropped_stream_is_retried_with_backoff(tmp_path: Path) -> None:
+    opened: list[float] = []
+
+    def flaky(spec: Any, origin: float) -> PacedSource:
+        opened.append(time.monotonic())
+        if len(opened) == 2:
+            raise InputError("no decodable video in rtsp://camera")
+        return PacedSource(origin, seconds=0.5)
+
+    cam, sink, _ = _camera(tmp_path, flaky)
+    cam.start()
+    deadline = time.monotonic() + 8
+    while len(opened) < 3 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert cam.status.state in (CameraState.reconnecting, CameraState.online)
+    cam.stop()
+    sink.close()
+    assert len(opened) >= 3
+    assert cam.status.reconnects >= 2
+    assert opened[2] - opened[1] >= 1.5  # the second wait doubled
+
+
+def test_backoff_is_capped() -> None:
+    backoff = Backoff(base=1, cap=8)
+    assert [backoff.next() for _ in range(6)] == [1, 2, 4, 8, 8, 8]
+    backoff.reset()
+    assert backoff.next() == 1
