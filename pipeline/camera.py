@@ -7,6 +7,7 @@ serves `process`, `run` and batched multi-camera inference.
 from __future__ import annotations
 
 import logging
+import threading
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -14,7 +15,7 @@ import numpy as np
 
 from detector.types import Detections, Frame
 from pipeline.clips import PendingClips, PrerollBuffer
-from pipeline.config import AppConfig, CameraConfig
+from pipeline.config import AppConfig, CameraConfig, ZoneConfig
 from pipeline.incidents import IncidentManager, IncidentOpened, PresenceChanged
 from pipeline.long_timers import LONG_RULES, LongTimers
 from pipeline.rules import RuleOutput, ZoneRule
@@ -60,7 +61,10 @@ class CameraAnalyzer:
         self.tracker = ObjectTracker(
             app.class_map, camera.detect_fps, app.tracking.iou_threshold, memory_s=max_gap
         )
-        self.rules = [ZoneRule(z, camera.timezone, frame_size, app.tracking) for z in camera.zones]
+        self.frame_size = frame_size
+        self.tracking = app.tracking
+        self._lock = threading.Lock()
+        self.rules = [self._make_rule(z) for z in camera.zones]
         self.incidents = IncidentManager(
             camera, wall_origin, store, duplicate_overlap=app.tracking.duplicate_overlap
         )
@@ -74,12 +78,34 @@ class CameraAnalyzer:
         if self.long_timers:
             self.long_timers.restore()
 
+    def replace_zones(self, zones: list[ZoneConfig]) -> None:
+        """Apply edited zones while running: unchanged zones keep their timers, changed or new
+        ones start afresh, removed ones stop. Safe to call from another thread."""
+        with self._lock:
+            old = {r.zone.name: r for r in self.rules}
+            self.rules = [
+                old[z.name] if z.name in old and old[z.name].zone == z else self._make_rule(z)
+                for z in zones
+            ]
+            self.camera = self.camera.model_copy(update={"zones": list(zones)})
+            self.incidents.zones = {z.name: z for z in zones}
+            if self.long_timers:
+                self.long_timers.rules = [r for r in self.rules if r.zone.rule in LONG_RULES]
+        log.info("camera %s: zones now %s", self.camera.name, ", ".join(z.name for z in zones))
+
+    def _make_rule(self, zone: ZoneConfig) -> ZoneRule:
+        return ZoneRule(zone, self.camera.timezone, self.frame_size, self.tracking)
+
     def on_clip_frame(self, t: float, jpeg: bytes) -> None:
         self.preroll.add(t, jpeg)
         for clip in self.pending.add(t, jpeg):
             self.sink.clip(clip.incident_id, clip.frames, self.clip_fps)
 
     def on_detections(self, sampled: SampledFrame, detections: Detections) -> None:
+        with self._lock:
+            self._analyse(sampled, detections)
+
+    def _analyse(self, sampled: SampledFrame, detections: Detections) -> None:
         frame = sampled.frame
         self.last_t = frame.t
         with self.times.measure("track"):

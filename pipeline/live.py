@@ -15,7 +15,7 @@ from enum import StrEnum
 from detector.base import Detector
 from detector.types import Frame
 from pipeline.camera import CameraAnalyzer, SampledFrame
-from pipeline.config import AppConfig, CameraConfig
+from pipeline.config import AppConfig, CameraConfig, ZoneConfig
 from pipeline.errors import InputError
 from pipeline.process import encode_jpeg
 from pipeline.sink import IncidentSink
@@ -102,6 +102,12 @@ class LiveCamera:
     def start(self) -> None:
         for thread in self._threads:
             thread.start()
+
+    def replace_zones(self, zones: list[ZoneConfig]) -> None:
+        """Apply edited zones without a restart (before the first frame they are kept for it)."""
+        self.camera = self.camera.model_copy(update={"zones": list(zones)})
+        if self._analyzer is not None:
+            self._analyzer.replace_zones(list(zones))
 
     def stop(self, timeout: float = 10.0) -> None:
         self._stop.set()

@@ -86,7 +86,8 @@ def test_live_camera_alerts_and_stops_cleanly_with_the_clip_written(tmp_path: Pa
     supervisor.stop()  # right after the alert: the clip's post-roll is still pending
     sink.close()
     [record] = store.list_incidents("cam-1")
-    assert {e.kind.value for e in record.evidence} == {"first_seen", "alert_clean", "alert_annotated", "clip"}
+    kinds = {e.kind.value for e in record.evidence}
+    assert kinds == {"first_seen", "alert_clean", "alert_annotated", "clip"}
     assert cam.status.frames_detected >= 8
     assert cam.status.state is CameraState.stopped
     assert threading.active_count() == threads_before
@@ -119,3 +120,20 @@ def test_backoff_is_capped() -> None:
     assert [backoff.next() for _ in range(6)] == [1, 2, 4, 8, 8, 8]
     backoff.reset()
     assert backoff.next() == 1
+
+
+def test_zone_edits_apply_to_a_running_camera(tmp_path: Path) -> None:
+    cam, sink, store = _camera(tmp_path, lambda spec, origin: PacedSource(origin, seconds=30))
+    elsewhere = zone(dwell_s=2, polygon=[[0.6, 0.6], [1, 0.6], [1, 1], [0.6, 1]])
+    cam.replace_zones([type(cam.camera.zones[0]).model_validate(elsewhere)])
+    cam.start()
+    time.sleep(3.5)
+    assert sink.stats.incidents_written == 0  # the car stands outside the only zone
+    cam.replace_zones([type(cam.camera.zones[0]).model_validate(zone("new", dwell_s=2))])
+    deadline = time.monotonic() + 8
+    while sink.stats.incidents_written == 0 and time.monotonic() < deadline:
+        time.sleep(0.1)
+    cam.stop()
+    sink.close()
+    [record] = store.list_incidents("cam-1")
+    assert record.zone == "new"
