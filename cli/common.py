@@ -35,8 +35,9 @@ class Storage:
         return f"database {self.url.split('@')[-1]}, evidence {self.evidence_dir}"
 
 
-def open_storage(args: argparse.Namespace) -> Storage:
-    settings = Settings(data_dir=args.data_dir) if getattr(args, "data_dir", None) else Settings()
+def open_storage(data_dir: Path | None = None) -> Storage:
+    """Database (migrated) and evidence folder from the settings, or under `data_dir`."""
+    settings = Settings(data_dir=data_dir) if data_dir else Settings()
     url = settings.resolved_database_url
     engine = make_engine(url)
     migrate(engine)

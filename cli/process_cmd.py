@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -12,79 +14,114 @@ from zoneinfo import ZoneInfo
 
 from tqdm import tqdm
 
-from cli.common import add_storage_args, detector_config, open_storage
+from cli.common import Storage, add_storage_args, detector_config, open_storage
 from cli.output import incident_json, print_summary
-from detector.base import Detector, create_detector
+from detector.base import create_detector
+from detector.config import DetectorConfig
 from pipeline.config import AppConfig, CameraConfig
 from pipeline.config_load import load_config
 from pipeline.errors import InputError
 from pipeline.process import ProcessResult, process_video
-from pipeline.sink import IncidentSink
+from pipeline.records import IncidentRecord
+from pipeline.sink import AlertListener, IncidentSink, SinkStats
 from pipeline.sources import VideoSource
-from pipeline.store.repository import IncidentStore
 
 
 def register(sub: Any) -> None:
     p = sub.add_parser("process", help="analyse a video file as fast as possible")
+    add_file_args(p)
+    p.add_argument("--json", type=Path, dest="json_out", help="write the incidents as JSON here")
+    add_storage_args(p)
+    p.set_defaults(func=run)
+
+
+def add_file_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("video", type=Path, help="video file")
     p.add_argument("--config", required=True, type=Path, help="camera/zone YAML")
     p.add_argument(
-        "--camera", help="camera name in the config whose zones apply (default: the only one)"
+        "--camera", help="camera in the config whose zones apply (default: the only one)"
     )
     p.add_argument("--model", type=Path, help="ONNX model (or .pt, or recorded .jsonl detections)")
     p.add_argument(
         "--start", help="wall-clock moment of stream time 0, ISO 8601 (default: file mtime)"
     )
-    p.add_argument("--json", type=Path, dest="json_out", help="write the incidents as JSON here")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
-    add_storage_args(p)
-    p.set_defaults(func=run)
+
+
+@dataclass
+class FileRun:
+    result: ProcessResult
+    records: list[IncidentRecord]
+    stats: SinkStats
+    storage: Storage
+
+
+@dataclass(frozen=True)
+class FileJob:
+    """A checked request to analyse one file: everything validated, nothing written yet."""
+
+    video: Path
+    app: AppConfig
+    camera: CameraConfig
+    detector: DetectorConfig
+    origin: datetime
+
+    @classmethod
+    def from_args(cls, args: argparse.Namespace) -> FileJob:
+        app = load_config(args.config)
+        camera = pick_camera(app, args.camera)
+        det_config = detector_config(app.detector, args.model)
+        origin = wall_origin(args.start, args.video, camera.timezone)
+        return cls(args.video, app, camera, det_config, origin)
 
 
 def run(args: argparse.Namespace) -> int:
-    # Everything that can be wrong with the input is checked before anything is written.
-    app = load_config(args.config)
-    camera = _pick_camera(app, args.camera)
-    det_config = detector_config(app.detector, args.model)
-    origin = _wall_origin(args.start, args.video, camera.timezone)
-    with VideoSource(str(args.video)) as source:
-        detector = create_detector(det_config)
-        storage = open_storage(args)
-        sink = IncidentSink(storage.writer, storage.store)
+    job = FileJob.from_args(args)
+    done = analyse_file(job, args.data_dir, show_progress=not args.no_progress)
+    print_summary(done.result, done.records, done.stats, done.storage.describe())
+    if args.json_out:
+        args.json_out.write_text(
+            json.dumps([incident_json(r) for r in done.records], indent=2) + "\n"
+        )
+        print(f"wrote {len(done.records)} incidents to {args.json_out}")
+    return 1 if done.stats.failures else 0
+
+
+def analyse_file(
+    job: FileJob,
+    data_dir: Path | None,
+    show_progress: bool,
+    listeners: Sequence[AlertListener] = (),
+) -> FileRun:
+    """Open the video and the model (the last checks of the input), then storage, and run."""
+    with VideoSource(str(job.video)) as source:
+        detector = create_detector(job.detector)
+        storage = open_storage(data_dir)
+        sink = IncidentSink(storage.writer, storage.store, listeners)
         try:
-            result = _run_with_progress(
-                source, app, camera, detector, sink, origin, storage.store, args
-            )
+            result = _run_with_progress(source, job, detector, sink, storage, show_progress)
         finally:
             sink.close()
             detector.close()
     result.times.add("evidence", sink.stats.seconds, max(sink.stats.incidents_written, 1))
-    records = [
-        r for r in storage.store.list_incidents(camera.name) if r.id in sink.stats.stored_ids
-    ]
-    print_summary(result, records, sink.stats, storage.describe())
-    if args.json_out:
-        args.json_out.write_text(json.dumps([incident_json(r) for r in records], indent=2) + "\n")
-        print(f"wrote {len(records)} incidents to {args.json_out}")
-    return 1 if sink.stats.failures else 0
+    stored = sink.stats.stored_ids
+    records = [r for r in storage.store.list_incidents(job.camera.name) if r.id in stored]
+    return FileRun(result, records, sink.stats, storage)
 
 
 def _run_with_progress(
     source: VideoSource,
-    app: AppConfig,
-    camera: CameraConfig,
-    detector: Detector,
+    job: FileJob,
+    detector: Any,
     sink: IncidentSink,
-    origin: datetime,
-    store: IncidentStore,
-    args: argparse.Namespace,
+    storage: Storage,
+    show_progress: bool,
 ) -> ProcessResult:
-    total = round(source.info.duration_s, 1) or None
     bar = tqdm(
-        total=total,
+        total=round(source.info.duration_s, 1) or None,
         unit="s",
-        desc=f"{camera.name}",
-        disable=args.no_progress or None,
+        desc=job.camera.name,
+        disable=not show_progress or None,
         bar_format="{l_bar}{bar}| {n:.0f}/{total_fmt} s [{elapsed}<{remaining}, {postfix}]",
         file=sys.stderr,
     )
@@ -96,12 +133,14 @@ def _run_with_progress(
         bar.set_postfix_str(f"{fps:.0f} frames/s, {rate:.1f}x real time, incidents {incidents}")
 
     try:
-        return process_video(source, app, camera, detector, sink, origin, store, progress)
+        return process_video(
+            source, job.app, job.camera, detector, sink, job.origin, storage.store, progress
+        )
     finally:
         bar.close()
 
 
-def _pick_camera(app: AppConfig, name: str | None) -> CameraConfig:
+def pick_camera(app: AppConfig, name: str | None) -> CameraConfig:
     if name is None:
         if len(app.cameras) != 1:
             names = ", ".join(c.name for c in app.cameras)
@@ -113,7 +152,7 @@ def _pick_camera(app: AppConfig, name: str | None) -> CameraConfig:
         raise InputError(str(exc.args[0])) from None
 
 
-def _wall_origin(start: str | None, video: Path, timezone: str) -> datetime:
+def wall_origin(start: str | None, video: Path, timezone: str) -> datetime:
     tz = ZoneInfo(timezone)
     if start is None:
         try:

@@ -31,7 +31,7 @@ def register(sub: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     app = load_config(args.config)
     detector = create_detector(detector_config(app.detector, args.model))
-    storage = open_storage(args)
+    storage = open_storage(args.data_dir)
     sink = IncidentSink(storage.writer, storage.store)
     cameras = [LiveCamera(app, cam, detector, sink, storage.store) for cam in app.cameras]
     supervisor = Supervisor(cameras)

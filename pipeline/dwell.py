@@ -16,14 +16,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from pipeline.geometry import Box, iou, stillness_offset
+from pipeline.geometry import Box, as_box, iou, stillness_offset
 
 VACATE_IOU = 0.15  # a same-size box this close to an empty spot's position passes through it
-
-
-def _box(values: Any) -> Box:
-    x1, y1, x2, y2 = (float(v) for v in values)
-    return (x1, y1, x2, y2)
 
 
 def _area(box: Box) -> float:
@@ -217,10 +212,10 @@ class DwellTimers:
         self.restored.append(
             Candidate(
                 key=key,
-                reference=_box(state["reference"]),
+                reference=as_box(state["reference"]),
                 first_seen_t=float(state["first_seen_t"]),
                 last_seen_t=now_t,
-                box=_box(state["box"]),
+                box=as_box(state["box"]),
                 classes=tuple(state["classes"]),
                 confidence=float(state["confidence"]),
                 max_confidence=float(state["confidence"]),

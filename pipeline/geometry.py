@@ -11,6 +11,12 @@ Box = tuple[float, float, float, float]
 Points = npt.NDArray[np.float64]
 
 
+def as_box(values: Sequence[float]) -> Box:
+    """Four numbers (from JSON, YAML, numpy) as a box tuple; raises ValueError otherwise."""
+    x1, y1, x2, y2 = (float(v) for v in values)
+    return (x1, y1, x2, y2)
+
+
 def iou(a: Box, b: Box) -> float:
     inter = _intersection(a, b)
     union = _area(a) + _area(b) - inter

@@ -202,3 +202,50 @@ def test_truncated_video_is_processed_up_to_the_damage(
     cut.write_bytes(data[: len(data) * 6 // 10])
     assert _process(bundle, tmp_path / "d", video=cut) == 0
     assert "truncated or damaged" in caplog.text
+
+
+def test_eval_scores_the_pipeline_against_truth(
+    bundle: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    truth = tmp_path / "truth.yaml"
+    truth.write_text(
+        yaml.safe_dump(
+            {
+                "video": "street.mp4",
+                "events": [
+                    {
+                        "zone": "curb",
+                        "type": "illegal_parking",
+                        "arrive_s": 3.0,
+                        "leave_s": 28.0,
+                        "box": [40, 100, 110, 140],
+                    },
+                    {
+                        "zone": "curb",
+                        "type": "illegal_parking",
+                        "arrive_s": 5.0,
+                        "leave_s": 8.0,
+                    },  # too short
+                ],
+            }
+        )
+    )
+    report = tmp_path / "report.json"
+    args = [
+        "eval",
+        str(bundle["video"]),
+        "--config",
+        str(bundle["config"]),
+        "--truth",
+        str(truth),
+        "--no-progress",
+        "--start",
+        START,
+        "--report",
+        str(report),
+    ]
+    assert main(args) == 0
+    assert "recall 1.000" in capsys.readouterr().out
+    metrics = json.loads(report.read_text())
+    assert metrics["events"] == 1 and metrics["matched"] == 1 and metrics["precision"] == 1.0
+    assert abs(metrics["median_alert_delay_s"]) <= 1.0

@@ -1,0 +1,123 @@
+"""`streetwatch model ...`: synthetic dataset, training, ONNX export with checks, evaluation.
+
+Everything but `dataset` needs the optional `train` extra (Ultralytics, torch); those imports
+happen inside the commands so the runtime install can still load this module.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+
+def register(sub: Any) -> None:
+    p = sub.add_parser(
+        "model", help="build the synthetic dataset, train, export and evaluate models"
+    )
+    msub = p.add_subparsers(dest="model_command", required=True, metavar="STEP")
+
+    d = msub.add_parser("dataset", help="write a synthetic street dataset in YOLO format")
+    d.add_argument("--out", type=Path, required=True, help="dataset folder")
+    d.add_argument("--train", type=int, default=4000, help="training pictures")
+    d.add_argument("--val", type=int, default=400, help="validation pictures")
+    d.add_argument(
+        "--imgsz", type=int, default=320, help="network size the labels are filtered for"
+    )
+    d.add_argument("--seed", type=int, default=1)
+    d.set_defaults(func=run_dataset)
+
+    t = msub.add_parser("train", help="train a YOLO detector (needs the train extra)")
+    t.add_argument("--data", type=Path, required=True, help="data.yaml of the dataset")
+    t.add_argument("--base", default="yolo11n.yaml", help="model .yaml (from scratch) or .pt")
+    t.add_argument("--epochs", type=int, default=30)
+    t.add_argument("--hours", type=float, default=None, help="fit training into this many hours")
+    t.add_argument("--imgsz", type=int, default=320)
+    t.add_argument("--batch", type=int, default=16)
+    t.add_argument("--out", type=Path, default=Path("runs/streetwatch"))
+    t.add_argument("--device", default="cpu")
+    t.set_defaults(func=run_train)
+
+    e = msub.add_parser("export", help="export .pt weights to ONNX and check it against PyTorch")
+    e.add_argument("weights", type=Path)
+    e.add_argument("--imgsz", type=int, default=320)
+    group = e.add_mutually_exclusive_group()
+    group.add_argument("--batch", type=int, default=1, help="fixed batch size (default 1)")
+    group.add_argument("--dynamic", action="store_true", help="dynamic batch and image size")
+    e.add_argument("--out", type=Path, default=None, help="ONNX file (default: next to weights)")
+    e.add_argument("--no-check", action="store_true", help="skip the ONNX vs PyTorch checks")
+    e.set_defaults(func=run_export)
+
+    v = msub.add_parser("eval", help="mAP50 and mAP50-95 of a model (.onnx or .pt) on a dataset")
+    v.add_argument("model", type=Path)
+    v.add_argument("--data", type=Path, required=True)
+    v.add_argument("--imgsz", type=int, default=320)
+    v.set_defaults(func=run_eval)
+
+    s = msub.add_parser("scenario", help="write a synthetic demo street video with its truth")
+    s.add_argument("--out", type=Path, default=Path("demo"), help="folder (default: ./demo)")
+    s.add_argument("--seed", type=int, default=2024)
+    s.add_argument("--duration", type=float, default=150.0, help="seconds")
+    s.set_defaults(func=run_scenario)
+
+
+def run_dataset(args: argparse.Namespace) -> int:
+    from models.synthetic import write_dataset
+
+    path = write_dataset(args.out, args.train, args.val, args.imgsz, args.seed)
+    print(f"dataset    {path}")
+    return 0
+
+
+def run_train(args: argparse.Namespace) -> int:
+    from models.train import TrainSettings, train
+
+    settings = TrainSettings(
+        data=args.data,
+        base=args.base,
+        epochs=args.epochs,
+        imgsz=args.imgsz,
+        batch=args.batch,
+        out=args.out,
+        hours=args.hours,
+        device=args.device,
+    )
+    weights = train(settings)
+    print(f"weights    {weights}")
+    return 0
+
+
+def run_export(args: argparse.Namespace) -> int:
+    from models.export import check_export, export_onnx
+
+    onnx_path = export_onnx(args.weights, args.imgsz, args.batch, args.dynamic, args.out)
+    print(f"onnx       {onnx_path} ({onnx_path.stat().st_size / 1e6:.1f} MB)")
+    if args.no_check:
+        return 0
+    report = check_export(args.weights, onnx_path, args.imgsz)
+    for line in report.lines():
+        print(line)
+    return 0 if report.ok else 1
+
+
+def run_eval(args: argparse.Namespace) -> int:
+    from models.evaluate import evaluate
+
+    metrics = evaluate(args.model, args.data, args.imgsz)
+    print(f"mAP50      {metrics.map50:.4f}")
+    print(f"mAP50-95   {metrics.map50_95:.4f}")
+    for name, value in metrics.per_class.items():
+        print(f"  {name:12} mAP50-95 {value:.4f}")
+    return 0
+
+
+def run_scenario(args: argparse.Namespace) -> int:
+    from models.scripted import write_bundle
+    from models.synthetic_video import demo_scenario
+
+    scene = demo_scenario(args.seed, duration_s=args.duration)
+    files = write_bundle(scene, args.out, "street", every_n_frames=5)
+    for kind, path in files.items():
+        print(f"{kind:10} {path}")
+    print(f"next: streetwatch process {files['video']} --config configs/demo.yaml")
+    return 0
