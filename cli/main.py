@@ -17,7 +17,16 @@ Command = Callable[[argparse.Namespace], int]
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from cli import check_config_cmd, eval_cmd, process_cmd, run_cmd, sample_cmd
+    from cli import (
+        check_config_cmd,
+        config_cmd,
+        eval_cmd,
+        process_cmd,
+        run_cmd,
+        sample_cmd,
+        serve_cmd,
+        user_cmd,
+    )
 
     parser = argparse.ArgumentParser(
         prog="streetwatch",
@@ -26,7 +35,16 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("-v", "--verbose", action="store_true", help="show debug logging")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for module in (check_config_cmd, process_cmd, run_cmd, eval_cmd, sample_cmd):
+    for module in (
+        check_config_cmd,
+        process_cmd,
+        run_cmd,
+        eval_cmd,
+        sample_cmd,
+        config_cmd,
+        user_cmd,
+        serve_cmd,
+    ):
         module.register(sub)
     return parser
 

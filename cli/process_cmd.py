@@ -22,9 +22,9 @@ from pipeline.config import AppConfig, CameraConfig
 from pipeline.config_load import load_config
 from pipeline.errors import InputError
 from pipeline.process import ProcessResult, process_video
+from pipeline.readers import Source, open_source
 from pipeline.records import IncidentRecord
 from pipeline.sink import AlertListener, IncidentSink, SinkStats
-from pipeline.sources import VideoSource
 
 
 def register(sub: Any) -> None:
@@ -44,6 +44,9 @@ def add_file_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--model", type=Path, help="ONNX model (or .pt, or recorded .jsonl detections)")
     p.add_argument(
         "--start", help="wall-clock moment of stream time 0, ISO 8601 (default: file mtime)"
+    )
+    p.add_argument(
+        "--reader", choices=["opencv", "pyav"], help="source reader (default: the camera's config)"
     )
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
 
@@ -70,6 +73,8 @@ class FileJob:
     def from_args(cls, args: argparse.Namespace) -> FileJob:
         app = load_config(args.config)
         camera = pick_camera(app, args.camera)
+        if getattr(args, "reader", None):
+            camera = camera.model_copy(update={"reader": args.reader})
         det_config = detector_config(app.detector, args.model)
         origin = wall_origin(args.start, args.video, camera.timezone)
         return cls(args.video, app, camera, det_config, origin)
@@ -94,7 +99,7 @@ def analyse_file(
     listeners: Sequence[AlertListener] = (),
 ) -> FileRun:
     """Open the video and the model (the last checks of the input), then storage, and run."""
-    with VideoSource(str(job.video)) as source:
+    with open_source(job.camera, str(job.video)) as source:
         detector = create_detector(job.detector)
         storage = open_storage(data_dir)
         sink = IncidentSink(storage.writer, storage.store, listeners)
@@ -110,7 +115,7 @@ def analyse_file(
 
 
 def _run_with_progress(
-    source: VideoSource,
+    source: Source,
     job: FileJob,
     detector: Any,
     sink: IncidentSink,

@@ -10,14 +10,16 @@ import logging
 import threading
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 import numpy as np
 
 from detector.types import Detections, Frame
-from pipeline.clips import PendingClips, PrerollBuffer
+from pipeline.clips import FinishedClip, PendingClips, PrerollBuffer
 from pipeline.config import AppConfig, CameraConfig, ZoneConfig
 from pipeline.incidents import IncidentManager, IncidentOpened, PresenceChanged
 from pipeline.long_timers import LONG_RULES, LongTimers
+from pipeline.packet_source import CodecInfo, SourcePacket
 from pipeline.rules import RuleOutput, ZoneRule
 from pipeline.sink import AlertPictures, IncidentSink
 from pipeline.store.repository import IncidentStore
@@ -52,6 +54,7 @@ class CameraAnalyzer:
         store: IncidentStore | None = None,
         clip_fps: float = 10.0,
         times: StageTimes | None = None,
+        packet_codec: CodecInfo | None = None,
     ) -> None:
         self.camera = camera
         self.sink = sink
@@ -68,8 +71,11 @@ class CameraAnalyzer:
         self.incidents = IncidentManager(
             camera, wall_origin, store, duplicate_overlap=app.tracking.duplicate_overlap
         )
-        self.preroll = PrerollBuffer(app.evidence.pre_s)
-        self.pending = PendingClips(app.evidence.post_s)
+        # Clips come from JPEG frames (OpenCV readers) or the stream's own packets (PyAV).
+        self.packet_codec = packet_codec
+        is_key = (lambda p: p.is_key) if packet_codec else None
+        self.preroll: PrerollBuffer[Any] = PrerollBuffer(app.evidence.pre_s, is_key)
+        self.pending: PendingClips[Any] = PendingClips(app.evidence.post_s)
         self.incident_count = 0
         self.last_t = 0.0
         self.long_timers = (
@@ -97,9 +103,25 @@ class CameraAnalyzer:
         return ZoneRule(zone, self.camera.timezone, self.frame_size, self.tracking)
 
     def on_clip_frame(self, t: float, jpeg: bytes) -> None:
-        self.preroll.add(t, jpeg)
-        for clip in self.pending.add(t, jpeg):
-            self.sink.clip(clip.incident_id, clip.frames, self.clip_fps)
+        """A JPEG frame at the clip rate (OpenCV readers)."""
+        self._clip_item(t, jpeg)
+
+    def on_packet(self, packet: SourcePacket) -> None:
+        """Every compressed packet of the stream (PyAV readers)."""
+        self._clip_item(packet.t, packet)
+
+    def _clip_item(self, t: float, item: Any) -> None:
+        self.preroll.add(t, item)
+        for clip in self.pending.add(t, item):
+            self._send_clip(clip)
+
+    def _send_clip(self, clip: FinishedClip[Any]) -> None:
+        if self.packet_codec is None:
+            self.sink.clip(clip.incident_id, clip.items, self.clip_fps)
+        else:
+            self.sink.packet_clip(
+                clip.incident_id, self.packet_codec, clip.items, self.clip_fps, clip.from_t
+            )
 
     def on_detections(self, sampled: SampledFrame, detections: Detections) -> None:
         with self._lock:
@@ -126,14 +148,18 @@ class CameraAnalyzer:
 
     def finish(self) -> None:
         """End of stream: cut pending clips short and close incidents."""
-        for clip in self.pending.flush():
-            self.sink.clip(clip.incident_id, clip.frames, self.clip_fps)
+        self.flush_clips()
         if self.long_timers:
             self.long_timers.save(self.last_t, force=True)
         keep = frozenset(r.value for r in LONG_RULES)
         for event in self.incidents.finish(self.last_t, keep_rules=keep):
             if isinstance(event, PresenceChanged):
                 self.sink.presence(event)
+
+    def flush_clips(self) -> None:
+        """Send clips still waiting for post-roll with what they have (stream end, stop)."""
+        for clip in self.pending.flush():
+            self._send_clip(clip)
 
     def _ended_keys(self, outputs: list[RuleOutput]) -> list[tuple[str, str]]:
         return [
@@ -159,9 +185,8 @@ class CameraAnalyzer:
             label_lines=labels,
         )
         self.sink.opened(record, pictures)
-        self.pending.start(
-            record.id, record.alert_s, self.preroll.since(record.alert_s - self.preroll.seconds)
-        )
+        from_t = record.alert_s - self.preroll.seconds
+        self.pending.start(record.id, record.alert_s, self.preroll.since(from_t), from_t)
         log.info(
             "incident %s: %s in %s at %.1fs (first seen %.1fs)",
             record.id[:8],

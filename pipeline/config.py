@@ -192,6 +192,13 @@ class CameraConfig(_Strict):
     name: str = Field(min_length=1, max_length=80, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
     source: str | int = Field(description="file path, rtsp:// or http(s):// URL, or device index")
     detect_fps: float = Field(default=1.0, gt=0, le=30, description="detections per second")
+    reader: Literal["opencv", "pyav"] = Field(
+        default="opencv",
+        description="opencv decodes every frame; pyav reads packets and can decode keyframes only",
+    )
+    decode: Literal["auto", "keyframes", "all"] = Field(
+        default="auto", description="pyav only: keyframes when they come often enough (auto)"
+    )
     timezone: str = "UTC"
     latitude: float | None = Field(default=None, ge=-90, le=90)
     longitude: float | None = Field(default=None, ge=-180, le=180)

@@ -12,12 +12,18 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 
+import numpy as np
+import numpy.typing as npt
+
 from detector.base import Detector
 from detector.types import Frame
 from pipeline.camera import CameraAnalyzer, SampledFrame
 from pipeline.config import AppConfig, CameraConfig, ZoneConfig
 from pipeline.errors import InputError
+from pipeline.packet_source import PacketSource, SourcePacket
 from pipeline.process import encode_jpeg
+from pipeline.readers import Source
+from pipeline.readers import open_source as open_source_for
 from pipeline.sink import IncidentSink
 from pipeline.sources import RateGate, VideoSource
 from pipeline.store.repository import IncidentStore
@@ -42,6 +48,7 @@ class CameraStatus:
     frames_detected: int = 0
     frames_dropped: int = 0
     reconnects: int = 0
+    corrupt_frames: int = 0
     last_error: str = ""
     lag_s: float = 0.0
 
@@ -49,8 +56,9 @@ class CameraStatus:
 @dataclass(frozen=True, slots=True)
 class _Work:
     t: float
-    jpeg: bytes
+    clip_item: bytes | SourcePacket | None  # a JPEG clip frame or a packet, for clips
     frame: Frame | None  # set when the frame is due for detection
+    jpeg: bytes | None  # that frame's picture
 
 
 class Backoff:
@@ -83,14 +91,24 @@ class LiveCamera:
         detector: Detector,
         sink: IncidentSink,
         store: IncidentStore | None = None,
-        open_source: Callable[[str | int, float], VideoSource] | None = None,
+        open_source: Callable[[str | int, float], Source] | None = None,
     ) -> None:
         self.app, self.camera, self.detector = app, camera, detector
         self.sink, self.store = sink, store
         self.status = CameraStatus(camera.name)
-        self._open = open_source or (lambda spec, origin: VideoSource(spec, clock_origin=origin))
+        # Newest sampled frame as JPEG for the API's snapshot; one reference assignment,
+        # so readers on other threads always see a whole picture.
+        self.latest_jpeg: bytes | None = None
+        self._open = open_source or (
+            lambda spec, origin: open_source_for(self.camera, spec, origin)
+        )
         self._stop = threading.Event()
-        self._queue: queue.Queue[_Work] = queue.Queue(maxsize=int(app.evidence.clip_fps * 2) + 2)
+        # Room for a minute of packets at 30 fps; past that analysis is stuck and work is dropped.
+        self._queue: queue.Queue[_Work] = queue.Queue(maxsize=1800)
+        self._detections_waiting = 0
+        self._counter_lock = threading.Lock()
+        self._detect_gate = RateGate(camera.detect_fps)
+        self._clip_gate = RateGate(app.evidence.clip_fps)
         self._origin = time.monotonic()
         self._wall_origin = datetime.now(UTC)
         self._analyzer: CameraAnalyzer | None = None
@@ -98,6 +116,9 @@ class LiveCamera:
             threading.Thread(target=self._read_loop, name=f"read-{camera.name}", daemon=True),
             threading.Thread(target=self._analyse_loop, name=f"analyse-{camera.name}", daemon=True),
         ]
+
+    def _open_configured(self, spec: str | int, origin: float) -> Source:
+        return open_source_for(self.camera, spec, origin)
 
     def start(self) -> None:
         for thread in self._threads:
@@ -138,11 +159,11 @@ class LiveCamera:
         log.warning("camera %s: %s; retrying in %.0f s", self.camera.name, reason, delay)
         self._stop.wait(delay)
 
-    def _read_frames(self, source: VideoSource) -> None:
+    def _read_frames(self, source: Source) -> None:
         info = source.info
         clip_fps = min(self.app.evidence.clip_fps, info.fps)
-        detect_gate, clip_gate = RateGate(self.camera.detect_fps), RateGate(clip_fps)
         if self._analyzer is None:
+            codec = source.codec if isinstance(source, PacketSource) else None
             self._analyzer = CameraAnalyzer(
                 self.app,
                 self.camera,
@@ -151,29 +172,77 @@ class LiveCamera:
                 self.sink,
                 self.store,
                 clip_fps,
+                packet_codec=codec,
             )
+            self._clip_gate = RateGate(clip_fps)
         self.status.state = CameraState.online
+        if isinstance(source, PacketSource):
+            self._read_packets(source)
+        else:
+            self._read_opencv(source)
+
+    def _read_opencv(self, source: VideoSource) -> None:
         for grabbed in source.frames():
             if self._stop.is_set():
                 return
-            self.status.frames_read += 1
-            self.status.last_frame_at = datetime.now(UTC)
-            want_clip, want_detect = clip_gate.due(grabbed.t), detect_gate.due(grabbed.t)
+            self._count_frame()
+            want_clip, want_detect = self._clip_gate.due(grabbed.t), self._detect_due(grabbed.t)
             if not (want_clip or want_detect):
                 continue
             image = grabbed.retrieve()
             if image is None:
+                self.status.corrupt_frames += 1
                 continue
+            jpeg = self._picture(image)
             frame = Frame(image, grabbed.t, grabbed.index) if want_detect else None
-            self._offer(_Work(grabbed.t, encode_jpeg(image, self.app.evidence.jpeg_quality), frame))
+            self._offer(_Work(grabbed.t, jpeg if want_clip else None, frame, jpeg))
+
+    def _read_packets(self, source: PacketSource) -> None:
+        for item in source.items():
+            if self._stop.is_set():
+                return
+            self._count_frame()
+            frame, jpeg = None, None
+            for decoded in item.frames:
+                if self._detect_due(decoded.t):
+                    image = decoded.to_bgr()
+                    frame, jpeg = (
+                        Frame(image, decoded.t, self.status.frames_read),
+                        self._picture(image),
+                    )
+            self._offer(_Work(item.packet.t, item.packet, frame, jpeg))
+        self.status.corrupt_frames = source.corrupt_frames
+
+    def _count_frame(self) -> None:
+        self.status.frames_read += 1
+        self.status.last_frame_at = datetime.now(UTC)
+
+    def _picture(self, image: npt.NDArray[np.uint8]) -> bytes:
+        jpeg = encode_jpeg(image, self.app.evidence.jpeg_quality)
+        self.latest_jpeg = jpeg
+        return jpeg
+
+    def _detect_due(self, t: float) -> bool:
+        if not self._detect_gate.due(t):
+            return False
+        if self._detections_waiting >= 2:
+            # Analysis is behind: skip this sample rather than let frames pile up; samples
+            # are dropped, incidents never are.
+            self.status.frames_dropped += 1
+            return False
+        return True
 
     def _offer(self, work: _Work) -> None:
+        if work.frame is not None:
+            with self._counter_lock:
+                self._detections_waiting += 1
         try:
             self._queue.put_nowait(work)
         except queue.Full:
-            # Analysis is behind: drop this frame rather than stall the reader and let the
-            # stream buffer grow; incidents are never dropped, only samples.
             self.status.frames_dropped += 1
+            if work.frame is not None:
+                with self._counter_lock:
+                    self._detections_waiting -= 1
 
     def _analyse_loop(self) -> None:
         while not self._stop.is_set() or not self._queue.empty():
@@ -181,17 +250,25 @@ class LiveCamera:
                 work = self._queue.get(timeout=0.2)
             except queue.Empty:
                 continue
-            analyzer = self._analyzer
-            assert analyzer is not None  # created by the reader before it queues anything
-            analyzer.on_clip_frame(work.t, work.jpeg)
-            if work.frame is not None:
-                [dets] = self.detector.detect([work.frame])
-                analyzer.on_detections(SampledFrame(work.frame, work.jpeg), dets)
-                self.status.frames_detected += 1
-                self.status.lag_s = (time.monotonic() - self._origin) - work.t
+            self._analyse(work)
         if self._analyzer is not None:
-            for clip in self._analyzer.pending.flush():
-                self.sink.clip(clip.incident_id, clip.frames, self._analyzer.clip_fps)
+            self._analyzer.flush_clips()
+
+    def _analyse(self, work: _Work) -> None:
+        analyzer = self._analyzer
+        assert analyzer is not None  # created by the reader before it queues anything
+        if isinstance(work.clip_item, bytes):
+            analyzer.on_clip_frame(work.t, work.clip_item)
+        elif work.clip_item is not None:
+            analyzer.on_packet(work.clip_item)
+        if work.frame is None or work.jpeg is None:
+            return
+        [dets] = self.detector.detect([work.frame])
+        analyzer.on_detections(SampledFrame(work.frame, work.jpeg), dets)
+        with self._counter_lock:
+            self._detections_waiting -= 1
+        self.status.frames_detected += 1
+        self.status.lag_s = (time.monotonic() - self._origin) - work.t
 
     def wall(self, t: float) -> datetime:
         return self._wall_origin + timedelta(seconds=t)

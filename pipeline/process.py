@@ -17,6 +17,7 @@ from detector.types import Frame
 from pipeline.camera import CameraAnalyzer, SampledFrame
 from pipeline.config import AppConfig, CameraConfig
 from pipeline.errors import InputError
+from pipeline.packet_source import PacketSource
 from pipeline.sink import IncidentSink
 from pipeline.sources import RateGate, SourceInfo, VideoSource
 from pipeline.store.repository import IncidentStore
@@ -53,7 +54,7 @@ def encode_jpeg(image: npt.NDArray[np.uint8], quality: int) -> bytes:
 
 
 def process_video(
-    source: VideoSource,
+    source: VideoSource | PacketSource,
     app: AppConfig,
     camera: CameraConfig,
     detector: Detector,
@@ -66,32 +67,26 @@ def process_video(
     info = source.info
     result = ProcessResult(info=info)
     clip_fps = min(app.evidence.clip_fps, info.fps)
+    codec = source.codec if isinstance(source, PacketSource) else None
     analyzer = CameraAnalyzer(
-        app, camera, (info.width, info.height), wall_origin, sink, store, clip_fps, result.times
+        app,
+        camera,
+        (info.width, info.height),
+        wall_origin,
+        sink,
+        store,
+        clip_fps,
+        result.times,
+        packet_codec=codec,
     )
-    detect_gate, clip_gate = RateGate(camera.detect_fps), RateGate(clip_fps)
-    quality = app.evidence.jpeg_quality
+    run = _Run(
+        analyzer, detector, result, RateGate(camera.detect_fps), app.evidence.jpeg_quality, progress
+    )
     started = time.perf_counter()
-    decode_started = started
-    for grabbed in source.frames():
-        result.frames_read += 1
-        result.stream_seconds = grabbed.t
-        want_clip, want_detect = clip_gate.due(grabbed.t), detect_gate.due(grabbed.t)
-        if not (want_clip or want_detect):
-            continue
-        image = grabbed.retrieve()
-        if image is None:
-            result.corrupt_frames += 1
-            continue
-        jpeg = encode_jpeg(image, quality)
-        result.times.add("decode", time.perf_counter() - decode_started)
-        if want_clip:
-            analyzer.on_clip_frame(grabbed.t, jpeg)
-        if want_detect:
-            _detect_one(analyzer, detector, Frame(image, grabbed.t, grabbed.index), jpeg, result)
-            if progress:
-                progress(grabbed.t, analyzer.incident_count)
-        decode_started = time.perf_counter()
+    if isinstance(source, PacketSource):
+        _packet_loop(source, run)
+    else:
+        _opencv_loop(source, run, RateGate(clip_fps))
     if result.frames_read == 0:
         raise InputError(f"no decodable video in {source.spec}")
     analyzer.finish()
@@ -103,6 +98,60 @@ def process_video(
         # The last frame lasts one frame interval: a 30 s file covers 30 s, not 29.96.
         result.stream_seconds += 1.0 / info.fps
     return result
+
+
+@dataclass(slots=True)
+class _Run:
+    analyzer: CameraAnalyzer
+    detector: Detector
+    result: ProcessResult
+    detect_gate: RateGate
+    jpeg_quality: int
+    progress: ProgressCallback | None
+
+    def detect(self, image: npt.NDArray[np.uint8], t: float, index: int, jpeg: bytes) -> None:
+        _detect_one(self.analyzer, self.detector, Frame(image, t, index), jpeg, self.result)
+        if self.progress:
+            self.progress(t, self.analyzer.incident_count)
+
+
+def _opencv_loop(source: VideoSource, run: _Run, clip_gate: RateGate) -> None:
+    result = run.result
+    decode_started = time.perf_counter()
+    for grabbed in source.frames():
+        result.frames_read += 1
+        result.stream_seconds = grabbed.t
+        want_clip, want_detect = clip_gate.due(grabbed.t), run.detect_gate.due(grabbed.t)
+        if not (want_clip or want_detect):
+            continue
+        image = grabbed.retrieve()
+        if image is None:
+            result.corrupt_frames += 1
+            continue
+        jpeg = encode_jpeg(image, run.jpeg_quality)
+        result.times.add("decode", time.perf_counter() - decode_started)
+        if want_clip:
+            run.analyzer.on_clip_frame(grabbed.t, jpeg)
+        if want_detect:
+            run.detect(image, grabbed.t, grabbed.index, jpeg)
+        decode_started = time.perf_counter()
+
+
+def _packet_loop(source: PacketSource, run: _Run) -> None:
+    result = run.result
+    decode_started = time.perf_counter()
+    for item in source.items():
+        result.frames_read += 1
+        result.stream_seconds = item.packet.t
+        run.analyzer.on_packet(item.packet)
+        for decoded in item.frames:
+            if not run.detect_gate.due(decoded.t):
+                continue
+            image = decoded.to_bgr()
+            jpeg = encode_jpeg(image, run.jpeg_quality)
+            result.times.add("decode", time.perf_counter() - decode_started)
+            run.detect(image, decoded.t, result.frames_read - 1, jpeg)
+            decode_started = time.perf_counter()
 
 
 def _detect_one(

@@ -19,6 +19,7 @@ class EvidenceKind(StrEnum):
     alert_annotated = "alert_annotated"  # alert frame with box, zone outline, camera, times
     alert_clean = "alert_clean"  # the same frame untouched
     clip = "clip"  # pre_s before to post_s after the alert
+    resolution_photo = "resolution_photo"  # uploaded by the patrol when resolving
 
 
 @dataclass(frozen=True, slots=True)

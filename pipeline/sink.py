@@ -18,6 +18,8 @@ import numpy.typing as npt
 from pipeline.clips import ClipFrame
 from pipeline.evidence import EvidenceWriter, annotate_alert, remove_incident_files
 from pipeline.incidents import PresenceChanged
+from pipeline.packet_clip import frames_from_packets
+from pipeline.packet_source import CodecInfo, SourcePacket
 from pipeline.records import EvidenceKind, IncidentRecord
 from pipeline.store.repository import IncidentStore
 
@@ -75,6 +77,17 @@ class IncidentSink:
 
     def clip(self, incident_id: str, frames: list[ClipFrame], fps: float) -> None:
         self._queue.put((self._write_clip, (incident_id, frames, fps)))
+
+    def packet_clip(
+        self,
+        incident_id: str,
+        codec: CodecInfo,
+        items: list[tuple[float, SourcePacket]],
+        fps: float,
+        from_t: float,
+    ) -> None:
+        """A clip still in the stream's compressed packets; decoded here, off the analysis path."""
+        self._queue.put((self._write_packet_clip, (incident_id, codec, items, fps, from_t)))
 
     def presence(self, change: PresenceChanged) -> None:
         self._queue.put((self._write_presence, (change,)))
@@ -141,6 +154,20 @@ class IncidentSink:
         clip = self.writer.write_clip(incident_id, frames, fps)
         self.store.add_evidence(incident_id, [clip])
         self.stats.clips_written += 1
+
+    def _write_packet_clip(
+        self,
+        incident_id: str,
+        codec: CodecInfo,
+        items: list[tuple[float, SourcePacket]],
+        fps: float,
+        from_t: float,
+    ) -> None:
+        frames = frames_from_packets(codec, items, fps, from_t)
+        if not frames:
+            log.warning("no clip for incident %s: no decodable packets", incident_id)
+            return
+        self._write_clip(incident_id, frames, fps)
 
     def _write_presence(self, change: PresenceChanged) -> None:
         if change.incident_id not in self.stats.stored_ids:

@@ -3,6 +3,7 @@ writer) and hand back what was stored."""
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -14,12 +15,14 @@ from models.scripted import Scene, write_bundle
 from pipeline.config import AppConfig
 from pipeline.evidence import EvidenceWriter
 from pipeline.process import ProcessResult, process_video
+from pipeline.readers import open_source
 from pipeline.records import IncidentRecord
 from pipeline.sink import IncidentSink
-from pipeline.sources import VideoSource
 from pipeline.store.db import make_engine, migrate
 from pipeline.store.repository import IncidentStore
 
+# STREETWATCH_TEST_READER=pyav runs every scripted scene through the packet reader.
+READER = os.environ.get("STREETWATCH_TEST_READER", "opencv")
 START = datetime(2026, 11, 23, 10, 0, 0, tzinfo=ZoneInfo("Asia/Ho_Chi_Minh"))  # a Monday
 
 
@@ -52,6 +55,7 @@ def app_config(
                     "source": "unused.mp4",
                     "timezone": "Asia/Ho_Chi_Minh",
                     "zones": zones,
+                    "reader": READER,
                     **camera,
                 }
             ],
@@ -79,7 +83,7 @@ def run_scene(
     evidence_dir = tmp_path / "evidence"
     sink = IncidentSink(EvidenceWriter(evidence_dir), store)
     detector = create_detector(DetectorConfig(type="replay", model=files["detections"]))
-    with VideoSource(str(files["video"])) as source:
+    with open_source(app.cameras[0], str(files["video"])) as source:
         try:
             result = process_video(source, app, app.cameras[0], detector, sink, start, store)
         finally:

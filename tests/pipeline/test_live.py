@@ -137,3 +137,22 @@ def test_zone_edits_apply_to_a_running_camera(tmp_path: Path) -> None:
     sink.close()
     [record] = store.list_incidents("cam-1")
     assert record.zone == "new"
+
+
+def test_live_camera_reading_packets_writes_a_clip_from_them(tmp_path: Path) -> None:
+    from models.scripted import Scene, parked
+    from pipeline.packet_source import PacketSource
+
+    video = Scene(320, 180, 10.0, 12.0, [parked("car", (40, 60, 120, 110), 0, 12)]).render(
+        tmp_path / "cam.mp4"
+    )
+    cam, sink, store = _camera(tmp_path, lambda spec, origin: PacketSource(str(video), 4.0))
+    cam.start()
+    deadline = time.monotonic() + 10
+    while sink.stats.clips_written == 0 and time.monotonic() < deadline:
+        time.sleep(0.1)
+    cam.stop()
+    sink.close()
+    records = store.list_incidents("cam-1")
+    assert records, "no incident from the packet reader"
+    assert "clip" in {e.kind.value for e in records[0].evidence}

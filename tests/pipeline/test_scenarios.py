@@ -11,6 +11,8 @@ import pytest
 from models.scripted import Actor, Scene, parked
 from tests.pipeline.harness import run_scene, zone
 
+pytestmark = pytest.mark.usefixtures("each_reader")
+
 W, H = 480, 270
 LANE = (60, 150, 160, 200)  # where the parked car stands
 

@@ -23,7 +23,15 @@ from pipeline.store.tables import Base
 
 PG_ADMIN_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 T0 = datetime(2024, 5, 17, 8, 30, 0, 250000, tzinfo=timezone(timedelta(hours=2)))
-EMPTY_COUNTS = {"incidents": 0, "evidence": 0, "dwell_states": 0}
+EMPTY_COUNTS = {
+    "incidents": 0,
+    "evidence": 0,
+    "dwell_states": 0,
+    **dict.fromkeys(
+        ["teams", "team_zones", "users", "sessions", "tickets", "audit_log", "cameras", "zones"],
+        0,
+    ),
+}
 
 
 @pytest.fixture
@@ -109,7 +117,7 @@ def test_migrate_twice_is_idempotent(engine: Engine) -> None:
     migrate_db(engine)
     migrate_db(engine)
     with engine.connect() as conn:
-        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0001"
+        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0002"
     assert IncidentStore(engine).count_rows() == EMPTY_COUNTS
 
 
@@ -232,7 +240,7 @@ def test_count_rows_and_failed_adds_write_nothing(store: IncidentStore) -> None:
     record = make_record()
     store.add_incident(record)
     counts = store.count_rows()
-    assert counts == {"incidents": 1, "evidence": 2, "dwell_states": 0}
+    assert counts == {**EMPTY_COUNTS, "incidents": 1, "evidence": 2}
 
     with pytest.raises(IntegrityError):
         store.add_incident(replace(record, evidence=[evidence(record.id, EvidenceKind.clip)]))

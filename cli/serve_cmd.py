@@ -1,0 +1,74 @@
+"""`streetwatch serve`: the HTTP API and web UI, with every catalogued camera running live."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+from pathlib import Path
+from typing import Any
+
+from api.app import create_app
+from api.events import make_incident_listener
+from api.runtime import Runtime
+from api.settings import ApiSettings
+from cli.common import add_storage_args, detector_config, open_storage
+from detector.base import create_detector
+from pipeline.alerts import AlertBus
+from pipeline.config import AppConfig
+from pipeline.config_load import load_config
+from pipeline.live import LiveCamera, Supervisor
+from pipeline.sink import IncidentSink
+from pipeline.store.catalog import export_config, import_config
+
+log = logging.getLogger(__name__)
+
+
+def register(sub: Any) -> None:
+    p = sub.add_parser("serve", help="run the HTTP API and web UI (and the live cameras)")
+    p.add_argument("--config", required=True, type=Path, help="camera/zone YAML")
+    p.add_argument("--host", default="127.0.0.1", help="bind address (default 127.0.0.1)")
+    p.add_argument("--port", type=int, default=8000)
+    p.add_argument("--model", type=Path, help="ONNX model (overrides the config)")
+    p.add_argument("--no-cameras", action="store_true", help="serve the API without analysis")
+    add_storage_args(p)
+    p.set_defaults(func=serve)
+
+
+def build_runtime(args: argparse.Namespace) -> tuple[ApiSettings, Runtime]:
+    """Storage, catalog (YAML imported on first start) and, unless disabled, live cameras."""
+    settings = ApiSettings(data_dir=args.data_dir) if args.data_dir else ApiSettings()
+    storage = open_storage(args.data_dir)
+    yaml_config = load_config(args.config)
+    if import_config(storage.engine, yaml_config):
+        print(f"imported cameras and zones from {args.config} into the database")
+    # From now on the database holds the cameras and zones; the YAML keeps the rest.
+    app_config = export_config(storage.engine, yaml_config)
+    runtime = Runtime(
+        storage.engine, storage.store, storage.evidence_dir, AlertBus(), config=app_config
+    )
+    if not args.no_cameras:
+        _add_cameras(runtime, app_config, args.model)
+    return settings, runtime
+
+
+def _add_cameras(runtime: Runtime, app_config: AppConfig, model: Path | None) -> None:
+    detector = create_detector(detector_config(app_config.detector, model))
+    sink = IncidentSink(runtime.writer, runtime.store, listeners=[make_incident_listener(runtime)])
+    cameras = [LiveCamera(app_config, c, detector, sink, runtime.store) for c in app_config.cameras]
+    supervisor = Supervisor(cameras)
+    runtime.cameras = {c.camera.name: c for c in cameras}
+    runtime.on_startup.append(supervisor.start)
+    # Cameras first, so the sink gets every incident in flight before it closes.
+    runtime.on_shutdown.extend([supervisor.stop, sink.close, detector.close])
+
+
+def serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    settings, runtime = build_runtime(args)
+    app = create_app(settings, runtime)
+    print(f"serving on http://{args.host}:{args.port} ({len(runtime.cameras)} cameras live)")
+    # uvicorn's access log shows paths only (never headers); query strings hold no secrets
+    # except single-use tickets, which are spent by the time anyone reads the log.
+    uvicorn.run(app, host=args.host, port=args.port, log_level="info")
+    return 0

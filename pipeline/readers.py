@@ -1,0 +1,16 @@
+"""Open a camera's source with the reader its config asks for."""
+
+from __future__ import annotations
+
+from pipeline.config import CameraConfig
+from pipeline.packet_source import PacketSource
+from pipeline.sources import VideoSource
+
+Source = VideoSource | PacketSource
+
+
+def open_source(camera: CameraConfig, spec: str | int, clock_origin: float | None = None) -> Source:
+    """`spec` overrides the camera's own source (a file given on the command line)."""
+    if camera.reader == "pyav" and not isinstance(spec, int):
+        return PacketSource(spec, camera.detect_fps, camera.decode, clock_origin)
+    return VideoSource(spec, clock_origin=clock_origin)

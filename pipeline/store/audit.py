@@ -1,0 +1,102 @@
+"""The tamper-evident audit log: every entry's hash covers the hash of the entry before it.
+
+`hash = sha256(prev_hash + canonical JSON of {at, actor, action, incident_id, detail})`, so
+changing, inserting or deleting a row breaks the chain from that row on; `verify_chain`
+finds where.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import threading
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import select, text
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session
+
+from pipeline.store.tables import AuditRow, utc_now
+
+logger = logging.getLogger(__name__)
+
+GENESIS_HASH = "0" * 64
+SYSTEM_ACTOR = "system"
+# Appends read the newest hash and write the next row; in one process a lock keeps two
+# writers from chaining onto the same predecessor. PostgreSQL also takes an advisory lock
+# for several processes.
+_APPEND_LOCK = threading.Lock()
+_PG_LOCK_KEY = 0x5357_4155  # "SWAU"
+
+
+@dataclass(frozen=True, slots=True)
+class AuditEntry:
+    at: datetime
+    actor: str
+    action: str
+    incident_id: str | None
+    detail: dict[str, Any]
+
+
+def entry_hash(prev_hash: str, entry: AuditEntry) -> str:
+    """The chained hash of one entry (timestamps in UTC to the microsecond)."""
+    body = {
+        "at": entry.at.astimezone(UTC).isoformat(timespec="microseconds"),
+        "actor": entry.actor,
+        "action": entry.action,
+        "incident_id": entry.incident_id,
+        "detail": entry.detail,
+    }
+    canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256((prev_hash + canonical).encode("utf-8")).hexdigest()
+
+
+def append(
+    session: Session,
+    actor: str,
+    action: str,
+    incident_id: str | None = None,
+    detail: dict[str, Any] | None = None,
+) -> AuditRow:
+    """Add one entry inside the caller's transaction (committed with the caller's change)."""
+    entry = AuditEntry(utc_now(), actor, action, incident_id, dict(detail or {}))
+    with _APPEND_LOCK:
+        if session.get_bind().dialect.name == "postgresql":
+            session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _PG_LOCK_KEY})
+        prev = session.scalar(select(AuditRow.hash).order_by(AuditRow.id.desc()).limit(1))
+        prev_hash = prev or GENESIS_HASH
+        row = AuditRow(
+            at=entry.at,
+            actor=entry.actor,
+            action=entry.action,
+            incident_id=entry.incident_id,
+            detail=entry.detail,
+            prev_hash=prev_hash,
+            hash=entry_hash(prev_hash, entry),
+        )
+        session.add(row)
+        session.flush()
+    return row
+
+
+def entries_for_incident(session: Session, incident_id: str) -> list[AuditRow]:
+    query = select(AuditRow).where(AuditRow.incident_id == incident_id).order_by(AuditRow.id)
+    return list(session.scalars(query))
+
+
+def verify_chain(engine: Engine) -> list[str]:
+    """Problems in the audit chain; an empty list means no entry was altered or removed."""
+    problems: list[str] = []
+    expected_prev = GENESIS_HASH
+    with Session(engine) as session:
+        for row in session.scalars(select(AuditRow).order_by(AuditRow.id)):
+            if row.prev_hash != expected_prev:
+                problems.append(f"entry {row.id}: does not follow the entry before it")
+            entry = AuditEntry(row.at, row.actor, row.action, row.incident_id, row.detail)
+            if entry_hash(row.prev_hash, entry) != row.hash:
+                problems.append(f"entry {row.id} ({row.action}): content does not match its hash")
+            expected_prev = row.hash
+    return problems

@@ -1,0 +1,151 @@
+"""Incident lists for the API: filters, keyset pagination, repeat counts and statistics."""
+
+from __future__ import annotations
+
+import statistics
+from collections import Counter
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Select, and_, false, or_, select
+from sqlalchemy.orm import Session
+
+from pipeline.store.tables import IncidentRow
+from pipeline.store.workflow import HANDED_TO_TEAM
+
+
+@dataclass(frozen=True, slots=True)
+class TeamScope:
+    """What a patrol user may see: its team's zones, only once dispatched to the team."""
+
+    team: str | None
+    zones: list[tuple[str, str]]
+
+
+@dataclass(frozen=True, slots=True)
+class IncidentFilter:
+    status: str | None = None
+    presence: str | None = None
+    camera: str | None = None
+    zone: str | None = None
+    type: str | None = None
+    team: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+    scope: TeamScope | None = None
+
+
+Cursor = tuple[datetime, str]  # (alert_at, id) of the last item of the previous page
+
+
+def apply_filter(query: Select[Any], f: IncidentFilter) -> Select[Any]:
+    simple = {
+        IncidentRow.status: f.status,
+        IncidentRow.presence: f.presence,
+        IncidentRow.camera: f.camera,
+        IncidentRow.zone: f.zone,
+        IncidentRow.type: f.type,
+        IncidentRow.team: f.team,
+    }
+    for column, value in simple.items():
+        if value is not None:
+            query = query.where(column == value)
+    if f.since is not None:
+        query = query.where(IncidentRow.alert_at >= f.since)
+    if f.until is not None:
+        query = query.where(IncidentRow.alert_at < f.until)
+    if f.scope is not None:
+        query = query.where(_scope_clause(f.scope))
+    return query
+
+
+def _scope_clause(scope: TeamScope) -> Any:
+    if scope.team is None or not scope.zones:
+        return false()
+    in_zones = or_(*(and_(IncidentRow.camera == c, IncidentRow.zone == z) for c, z in scope.zones))
+    return and_(IncidentRow.team == scope.team, IncidentRow.status.in_(HANDED_TO_TEAM), in_zones)
+
+
+def visible(session: Session, incident_id: str, scope: TeamScope | None) -> IncidentRow | None:
+    """The incident if it exists and the scope (None: everything) lets its holder see it."""
+    query = select(IncidentRow).where(IncidentRow.id == incident_id)
+    if scope is not None:
+        query = query.where(_scope_clause(scope))
+    return session.scalar(query)
+
+
+def page(
+    session: Session, f: IncidentFilter, limit: int, after: Cursor | None
+) -> tuple[list[IncidentRow], Cursor | None]:
+    """One page, newest alert first, and the cursor of the next page (None at the end)."""
+    query = apply_filter(select(IncidentRow), f)
+    if after is not None:
+        at, incident_id = after
+        query = query.where(
+            or_(
+                IncidentRow.alert_at < at,
+                and_(IncidentRow.alert_at == at, IncidentRow.id < incident_id),
+            )
+        )
+    query = query.order_by(IncidentRow.alert_at.desc(), IncidentRow.id.desc()).limit(limit + 1)
+    rows = list(session.scalars(query))
+    if len(rows) <= limit:
+        return rows, None
+    rows = rows[:limit]
+    return rows, (rows[-1].alert_at, rows[-1].id)
+
+
+def repeat_counts(session: Session, incident_ids: list[str]) -> dict[str, int]:
+    """How many earlier incidents each one's repeat chain holds (0: first at its spot)."""
+    parent: dict[str, str | None] = {}
+    frontier = set(incident_ids)
+    while frontier:
+        query = select(IncidentRow.id, IncidentRow.repeat_of).where(IncidentRow.id.in_(frontier))
+        found = dict(session.execute(query).tuples().all())
+        parent.update(found)
+        frontier = {p for p in found.values() if p is not None and p not in parent}
+    counts: dict[str, int] = {}
+    for incident_id in incident_ids:
+        depth, node, seen = 0, parent.get(incident_id), {incident_id}
+        while node is not None and node not in seen:  # `seen` guards against a corrupt loop
+            seen.add(node)
+            depth += 1
+            node = parent.get(node)
+        counts[incident_id] = depth
+    return counts
+
+
+def stats(session: Session, since: datetime | None, until: datetime | None) -> dict[str, Any]:
+    """Counts by type, zone and day, and review / resolve durations (median, p90)."""
+    rows = session.scalars(
+        apply_filter(select(IncidentRow), IncidentFilter(since=since, until=until))
+    )
+    by_type: Counter[str] = Counter()
+    by_zone: Counter[str] = Counter()
+    by_day: Counter[str] = Counter()
+    review: list[float] = []
+    resolve: list[float] = []
+    for row in rows:
+        by_type[row.type] += 1
+        by_zone[f"{row.camera}/{row.zone}"] += 1
+        by_day[row.alert_at.date().isoformat()] += 1
+        if row.reviewed_at is not None:
+            review.append((row.reviewed_at - row.alert_at).total_seconds())
+        if row.resolved_at is not None:
+            resolve.append((row.resolved_at - row.alert_at).total_seconds())
+    return {
+        "by_type": dict(by_type),
+        "by_zone": dict(by_zone),
+        "by_day": dict(sorted(by_day.items())),
+        "review_seconds": _summary(review),
+        "resolve_seconds": _summary(resolve),
+    }
+
+
+def _summary(values: list[float]) -> dict[str, float | None]:
+    if not values:
+        return {"median": None, "p90": None}
+    ordered = sorted(values)
+    p90 = ordered[min(len(ordered) - 1, round(0.9 * (len(ordered) - 1)))]
+    return {"median": statistics.median(ordered), "p90": p90}
