@@ -18,6 +18,7 @@ Command = Callable[[argparse.Namespace], int]
 
 def build_parser() -> argparse.ArgumentParser:
     from cli import (
+        bench_cmd,
         check_config_cmd,
         config_cmd,
         eval_cmd,
@@ -37,6 +38,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for module in (
         check_config_cmd,
+        bench_cmd,
         process_cmd,
         run_cmd,
         eval_cmd,

@@ -106,8 +106,8 @@ class Scene:
         count = round(self.duration_s * self.fps)
         return [i / self.fps for i in range(count)]
 
-    def render(self, path: Path) -> Path:
-        """Write an H.264 MP4 of the scene."""
+    def render(self, path: Path, gop: int | None = None) -> Path:
+        """Write an H.264 MP4 of the scene (`gop`: frames between keyframes, as cameras set)."""
         path.parent.mkdir(parents=True, exist_ok=True)
         background = self._background()
         rate = Fraction(self.fps).limit_denominator(1000)
@@ -115,6 +115,8 @@ class Scene:
             stream = container.add_stream("libx264", rate=rate)
             stream.width, stream.height, stream.pix_fmt = self.width, self.height, "yuv420p"
             stream.options = {"preset": "ultrafast", "crf": "23"}
+            if gop:
+                stream.options |= {"g": str(gop), "keyint_min": str(gop), "sc_threshold": "0"}
             for t in self.frame_times():
                 image = self._draw(background, t)
                 for packet in stream.encode(av.VideoFrame.from_ndarray(image, format="bgr24")):

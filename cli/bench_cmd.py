@@ -1,0 +1,170 @@
+"""`streetwatch bench`: measured speed, camera density and alert latency on this machine."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import cv2
+
+from detector.batching import BatchingDetector
+from detector.config import DetectorConfig
+from detector.onnx_backend import OnnxDetector
+from pipeline.errors import InputError
+
+BENCH_MODEL = Path(__file__).resolve().parents[1] / "models" / "bench" / "yolo11n-640-random.onnx"
+MIN_QUICK_RATIO = 0.9
+
+
+def register(sub: Any) -> None:
+    p = sub.add_parser("bench", help="measure detector overhead, stage costs, density, latency")
+    p.add_argument("--quick", action="store_true", help="a short run for CI (under 3 minutes)")
+    p.add_argument(
+        "--model", type=Path, default=BENCH_MODEL, help="ONNX model (default: YOLO11n-sized)"
+    )
+    p.add_argument("--imgsz", type=int, default=640)
+    p.add_argument("--threads", type=int, default=os.cpu_count() or 2, help="ONNX Runtime threads")
+    p.add_argument("--work-dir", type=Path, default=Path(".streetwatch/bench"), help="test videos")
+    p.add_argument("--out", type=Path, default=Path("bench-results.json"), help="JSON results")
+    p.add_argument("--naive-python", help="a Python with Ultralytics, to measure the naive loop")
+    p.add_argument("--write-docs", type=Path, help="also write the figures as Markdown here")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from pipeline.benchmark.scene import write_bench_video
+
+    if not args.model.is_file():
+        raise InputError(f"model file not found: {args.model}")
+    video, detections = write_bench_video(args.work_dir, 20.0 if args.quick else 30.0)
+    results: dict[str, Any] = {"machine": _machine(), "quick": args.quick, "model": str(args.model)}
+    results["overhead"] = _overhead(args, video)
+    _show("detector overhead", results["overhead"])
+    results["stages_ms"] = _stages(args, video, detections)
+    _show("stage costs (ms)", results["stages_ms"])
+    results["density"] = _density(args, video)
+    _show("camera density", {k: v for k, v in results["density"].items() if k != "trials"})
+    results["latency"] = _latency(args, video)
+    _show("alert latency", results["latency"])
+    if args.naive_python:
+        results["naive"] = _naive(args, video)
+        _show("naive loop", {k: v for k, v in results["naive"].items() if k != "trials"})
+    args.out.write_text(json.dumps(results, indent=2) + "\n")
+    print(f"wrote {args.out}")
+    if args.write_docs:
+        from pipeline.benchmark.report import performance_markdown
+
+        args.write_docs.write_text(
+            performance_markdown(results, " ".join(["streetwatch", *sys.argv[1:]]))
+        )
+        print(f"wrote {args.write_docs}")
+    ratio = results["overhead"]["ratio"]
+    if ratio < MIN_QUICK_RATIO:
+        print(f"FAIL: detector overhead ratio {ratio:.3f} < {MIN_QUICK_RATIO}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _overhead(args: argparse.Namespace, video: Path) -> dict[str, float]:
+    from pipeline.benchmark.overhead import measure_overhead
+
+    images = _frames(video, 10)
+    rounds = 4 if args.quick else 10
+    result = measure_overhead(args.model, images, args.imgsz, args.threads, rounds=rounds)
+    return {
+        "bare_fps": round(result.bare_fps, 2),
+        "backend_fps": round(result.backend_fps, 2),
+        "ratio": round(result.ratio, 3),
+    }
+
+
+def _stages(args: argparse.Namespace, video: Path, detections: Path) -> dict[str, float]:
+    from pipeline.benchmark.stages import decode_costs, model_costs, rule_costs
+
+    image = _frames(video, 1)[0]
+    costs = {**decode_costs(video), **model_costs(args.model, image, args.imgsz, args.threads)}
+    costs.update(rule_costs(video, detections))
+    return {k: round(v, 2) for k, v in costs.items()}
+
+
+def _density(args: argparse.Namespace, video: Path) -> dict[str, Any]:
+    from pipeline.benchmark.density import find_density, run_trial
+
+    detector = _shared_detector(args)
+    try:
+        if args.quick:
+            trial = run_trial(4, 12.0, video, detector)
+            return {"cameras": trial.cameras if trial.sustained else 0, "trials": [trial.as_dict()]}
+
+        def attempt(n: int) -> Any:
+            return run_trial(n, 60.0, video, detector)
+
+        best, trials = find_density(
+            attempt, start=4, limit=64, report=lambda t: print(f"  {t.as_dict()}", flush=True)
+        )
+        confirm = run_trial(best, 300.0, video, detector) if best else None
+        out: dict[str, Any] = {"cameras": best, "trials": [t.as_dict() for t in trials]}
+        if confirm:
+            out["confirmation_300s"] = confirm.as_dict()
+            if not confirm.sustained:
+                out["cameras"] = 0
+        return out
+    finally:
+        detector.close()
+
+
+def _latency(args: argparse.Namespace, video: Path) -> dict[str, Any]:
+    from pipeline.benchmark.latency import measure_latency
+
+    detector = _shared_detector(args)
+    try:
+        cameras, seconds = (2, 25.0) if args.quick else (8, 120.0)
+        result = measure_latency(cameras, seconds, video, detector)
+        return {**result, "cameras": cameras, "sampling_interval_s": 1.0}
+    finally:
+        detector.close()
+
+
+def _naive(args: argparse.Namespace, video: Path) -> dict[str, Any]:
+    from pipeline.benchmark.naive import naive_density
+
+    best, trials = naive_density(args.naive_python, video, 30.0 if args.quick else 60.0)
+    return {"cameras": best, "trials": trials}
+
+
+def _shared_detector(args: argparse.Namespace) -> BatchingDetector:
+    inner = OnnxDetector(DetectorConfig(model=args.model, imgsz=args.imgsz, threads=args.threads))
+    return BatchingDetector(inner, max_batch=8, max_wait_s=0.05)
+
+
+def _frames(video: Path, count: int) -> list[Any]:
+    cap = cv2.VideoCapture(str(video))
+    frames: list[Any] = []
+    while len(frames) < count:
+        ok, frame = cap.read()
+        if not ok:
+            break
+        frames.append(frame)
+    cap.release()
+    return frames
+
+
+def _machine() -> dict[str, Any]:
+    return {
+        "cpus": os.cpu_count(),
+        "processor": platform.processor() or platform.machine(),
+        "python": platform.python_version(),
+        "date": datetime.now(UTC).isoformat(timespec="seconds"),
+    }
+
+
+def _show(title: str, values: dict[str, Any]) -> None:
+    print(f"\n{title}")
+    for key, value in values.items():
+        print(f"  {key:40} {value}")

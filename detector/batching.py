@@ -1,0 +1,112 @@
+"""One inference call for frames from several cameras.
+
+Each camera's analysis thread calls `detect()` as usual; a single worker gathers the frames
+that arrive within `max_wait_s` of the first (up to `max_batch`), runs them through the inner
+detector in one call and hands each caller its own result. Serialising inference this way
+also stops many threads from fighting over the same cores.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from detector.base import Detector
+from detector.types import Detections, Frame
+
+
+@dataclass(eq=False)
+class _Request:
+    frames: Sequence[Frame]
+    done: threading.Event = field(default_factory=threading.Event)
+    result: list[Detections] | None = None
+    error: BaseException | None = None
+
+
+class BatchingDetector(Detector):
+    """Wraps a detector so concurrent callers share batched inference calls.
+
+    >>> shared = BatchingDetector(create_detector(config), max_batch=8)  # doctest: +SKIP
+    """
+
+    def __init__(self, inner: Detector, max_batch: int = 8, max_wait_s: float = 0.05) -> None:
+        if max_batch < 1 or max_wait_s < 0:
+            raise ValueError(
+                f"max_batch must be >= 1 and max_wait_s >= 0, got {max_batch}, {max_wait_s}"
+            )
+        self.inner = inner
+        self.max_batch = max_batch
+        self.max_wait_s = max_wait_s
+        self.calls = 0
+        self.frames = 0
+        self._queue: list[_Request] = []
+        self._cond = threading.Condition()
+        self._closed = False
+        self._worker = threading.Thread(target=self._work, name="batching-detector", daemon=True)
+        self._worker.start()
+
+    @property
+    def class_names(self) -> tuple[str, ...]:
+        return self.inner.class_names
+
+    def detect(self, frames: Sequence[Frame]) -> list[Detections]:
+        request = _Request(frames)
+        with self._cond:
+            if self._closed:
+                raise RuntimeError("BatchingDetector is closed")
+            self._queue.append(request)
+            self._cond.notify()
+        request.done.wait()
+        if request.error is not None:
+            raise request.error
+        assert request.result is not None
+        return request.result
+
+    def close(self) -> None:
+        with self._cond:
+            self._closed = True
+            self._cond.notify()
+        self._worker.join()
+        self.inner.close()
+
+    def _work(self) -> None:
+        while True:
+            batch = self._next_batch()
+            if batch is None:
+                return
+            self._run(batch)
+
+    def _next_batch(self) -> list[_Request] | None:
+        with self._cond:
+            while not self._queue and not self._closed:
+                self._cond.wait()
+            if not self._queue:
+                return None
+            if self.max_wait_s > 0:
+                # Wait a little for other cameras' frames, bounded so no alert waits long.
+                self._cond.wait_for(self._full, self.max_wait_s)
+            taken: list[_Request] = []
+            while self._queue and sum(len(r.frames) for r in taken) < self.max_batch:
+                taken.append(self._queue.pop(0))
+            return taken
+
+    def _full(self) -> bool:
+        return self._closed or sum(len(r.frames) for r in self._queue) >= self.max_batch
+
+    def _run(self, batch: list[_Request]) -> None:
+        frames = [f for r in batch for f in r.frames]
+        try:
+            results = self.inner.detect(frames)
+        except BaseException as exc:  # every waiting caller must learn of the failure
+            for r in batch:
+                r.error = exc
+                r.done.set()
+            return
+        self.calls += 1
+        self.frames += len(frames)
+        start = 0
+        for r in batch:
+            r.result = results[start : start + len(r.frames)]
+            start += len(r.frames)
+            r.done.set()

@@ -1,0 +1,1 @@
+"""`streetwatch bench`: detector overhead, stage costs, camera density, alert latency."""

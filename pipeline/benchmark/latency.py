@@ -1,0 +1,156 @@
+"""Alert latency: from reading the frame that crosses the dwell to the alert arriving at a
+subscriber of the alert bus (the same path that feeds WebSocket and SSE clients)."""
+
+from __future__ import annotations
+
+import asyncio
+import statistics
+import tempfile
+import threading
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from detector.base import Detector
+from detector.types import Detections, Frame
+from pipeline.alerts import AlertBus
+from pipeline.benchmark.paced import PacedLoop
+from pipeline.config import AppConfig
+from pipeline.evidence import EvidenceWriter
+from pipeline.live import LiveCamera
+from pipeline.records import IncidentRecord
+from pipeline.sink import IncidentSink
+from pipeline.store.db import make_engine, migrate
+from pipeline.store.repository import IncidentStore
+
+ON_S, OFF_S, DWELL_S = 6.0, 3.0, 3.0
+
+
+class ScriptedParking(Detector):
+    """Pays for the real model on every frame, then reports a scripted car that stands for
+    ON_S seconds and is gone for OFF_S, at a new spot each cycle."""
+
+    def __init__(self, inner: Detector) -> None:
+        self.inner = inner
+
+    @property
+    def class_names(self) -> tuple[str, ...]:
+        return ("car",)
+
+    def detect(self, frames: Sequence[Frame]) -> list[Detections]:
+        self.inner.detect(frames)
+        return [self._scripted(f.t) for f in frames]
+
+    def _scripted(self, t: float) -> Detections:
+        cycle = int(t // (ON_S + OFF_S))
+        if t % (ON_S + OFF_S) >= ON_S:
+            return Detections.empty(("car",))
+        x = 50 + 300 * (cycle % 4)
+        return Detections.from_lists([[x, 450, x + 250, 580]], [0.9], [0], ("car",))
+
+
+def measure_latency(
+    cameras: int, seconds: float, video: Path, detector: Detector
+) -> dict[str, Any]:
+    app = AppConfig.model_validate(
+        {
+            "cameras": [
+                {
+                    "name": f"cam-{i:02d}",
+                    "source": str(video),
+                    "reader": "pyav",
+                    "zones": [
+                        {
+                            "name": "curb",
+                            "rule": "illegal_parking",
+                            "dwell_s": DWELL_S,
+                            "max_gap_s": 1,
+                            "merge_window_s": 0,
+                            "polygon": [[0, 0.5], [1, 0.5], [1, 1], [0, 1]],
+                        }
+                    ],
+                }
+                for i in range(cameras)
+            ],
+        }
+    )
+    bus = AlertBus()
+    latencies: list[float] = []
+    origins: dict[str, float] = {}
+    with tempfile.TemporaryDirectory(prefix="streetwatch-latency-") as tmp:
+        engine = make_engine(f"sqlite:///{tmp}/latency.db")
+        migrate(engine)
+
+        def publish(record: IncidentRecord) -> None:
+            bus.publish({"camera": record.camera, "alert_s": record.alert_s})
+
+        sink = IncidentSink(
+            EvidenceWriter(Path(tmp) / "evidence"), IncidentStore(engine), [publish]
+        )
+        scripted = ScriptedParking(detector)
+        live = []
+        for cam in app.cameras:
+
+            def opener(spec: str | int, origin: float, name: str = cam.name) -> PacedLoop:
+                origins[name] = origin
+                return PacedLoop(str(video), 1.0, origin)
+
+            live.append(LiveCamera(app, cam, scripted, sink, None, opener))
+        listener = _Listener(bus, origins, latencies)
+        listener.start()
+        for camera in live:
+            camera.start()
+        time.sleep(seconds)
+        for camera in live:
+            camera.stop()
+        sink.close()
+        listener.stop()
+        engine.dispose()
+    return _summary(latencies)
+
+
+class _Listener:
+    """An async subscriber on its own event loop, like a WebSocket endpoint."""
+
+    def __init__(self, bus: AlertBus, origins: dict[str, float], out: list[float]) -> None:
+        self.bus, self.origins, self.out = bus, origins, out
+        self.loop = asyncio.new_event_loop()
+        self.ready = threading.Event()
+        self.thread = threading.Thread(target=self._run, daemon=True)
+
+    def start(self) -> None:
+        self.thread.start()
+        self.ready.wait(5)
+
+    def stop(self) -> None:
+        self.loop.call_soon_threadsafe(self._task.cancel)
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(5)
+
+    def _run(self) -> None:
+        asyncio.set_event_loop(self.loop)
+        self._task = self.loop.create_task(self._consume())
+        self.loop.run_forever()
+        self.loop.run_until_complete(asyncio.gather(self._task, return_exceptions=True))
+        self.loop.close()
+
+    async def _consume(self) -> None:
+        sub = self.bus.subscribe()
+        self.ready.set()
+        while True:
+            event = await sub.get()
+            read_at = self.origins[event["camera"]] + event["alert_s"]
+            self.out.append(time.monotonic() - read_at)
+
+
+def _summary(latencies: list[float]) -> dict[str, Any]:
+    if not latencies:
+        return {"alerts": 0}
+    ordered = sorted(latencies)
+    return {
+        "alerts": len(ordered),
+        "p50_s": round(statistics.median(ordered), 3),
+        "p95_s": round(ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))], 3),
+        "max_s": round(ordered[-1], 3),
+    }

@@ -1,0 +1,66 @@
+"""Detector overhead: our ONNX backend (letterbox + inference + decode + NMS on 720p frames)
+against a bare `InferenceSession.run` on a ready tensor, measured in the same run."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import numpy.typing as npt
+import onnxruntime as ort
+
+from detector.config import DetectorConfig
+from detector.onnx_backend import OnnxDetector
+from detector.types import Frame
+
+
+@dataclass(frozen=True, slots=True)
+class Overhead:
+    bare_fps: float
+    backend_fps: float
+
+    @property
+    def ratio(self) -> float:
+        return self.backend_fps / self.bare_fps if self.bare_fps else 0.0
+
+
+def measure_overhead(
+    model: Path,
+    images: list[npt.NDArray[np.uint8]],
+    imgsz: int,
+    threads: int,
+    rounds: int = 5,
+    per_round: int = 10,
+) -> Overhead:
+    """Rounds alternate between the two so drifting machine load hits both alike."""
+    bare = _bare_session(model, threads)
+    detector = OnnxDetector(DetectorConfig(model=model, imgsz=imgsz, threads=threads))
+    tensor = np.random.default_rng(0).random((1, 3, imgsz, imgsz), dtype=np.float32)
+    name = bare.get_inputs()[0].name
+    frames = [Frame(img, float(i), i) for i, img in enumerate(images)]
+    for _ in range(3):  # warm both up
+        bare.run(None, {name: tensor})
+        detector.detect(frames[:1])
+    bare_s = backend_s = 0.0
+    for _ in range(rounds):
+        started = time.perf_counter()
+        for _ in range(per_round):
+            bare.run(None, {name: tensor})
+        bare_s += time.perf_counter() - started
+        started = time.perf_counter()
+        for i in range(per_round):
+            detector.detect([frames[i % len(frames)]])
+        backend_s += time.perf_counter() - started
+    n = rounds * per_round
+    detector.close()
+    return Overhead(bare_fps=n / bare_s, backend_fps=n / backend_s)
+
+
+def _bare_session(model: Path, threads: int) -> ort.InferenceSession:
+    options = ort.SessionOptions()
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    if threads > 0:
+        options.intra_op_num_threads = threads
+    return ort.InferenceSession(str(model), options, providers=["CPUExecutionProvider"])

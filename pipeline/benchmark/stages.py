@@ -1,0 +1,119 @@
+"""Milliseconds per frame for each stage, on the benchmark camera."""
+
+from __future__ import annotations
+
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+import cv2
+import numpy as np
+import onnxruntime as ort
+
+from detector.base import create_detector
+from detector.config import DetectorConfig
+from detector.postprocess import decode
+from detector.preprocess import letterbox
+from pipeline.config import AppConfig
+from pipeline.evidence import EvidenceWriter
+from pipeline.packet_source import PacketSource
+from pipeline.process import process_video
+from pipeline.sink import IncidentSink
+from pipeline.store.db import make_engine, migrate
+from pipeline.store.repository import IncidentStore
+
+
+def decode_costs(video: Path, limit: int = 250) -> dict[str, float]:
+    """ms per frame for OpenCV grab+retrieve of every frame, and for PyAV keyframe-only
+    decoding per keyframe (plus its demux cost per packet)."""
+    cap = cv2.VideoCapture(str(video))
+    started, n = time.perf_counter(), 0
+    while n < limit and cap.grab():
+        cap.retrieve()
+        n += 1
+    cap.release()
+    opencv_ms = 1000 * (time.perf_counter() - started) / max(n, 1)
+    with PacketSource(str(video), detect_fps=1.0, decode="keyframes") as src:
+        started, packets, keys = time.perf_counter(), 0, 0
+        for item in src.items():
+            packets += 1
+            for frame in item.frames:
+                frame.to_bgr()
+                keys += 1
+            if packets >= limit:
+                break
+        keyframe_s = time.perf_counter() - started
+    return {
+        "decode_opencv_every_frame": opencv_ms,
+        "decode_pyav_per_keyframe": 1000 * keyframe_s / max(keys, 1),
+        "demux_pyav_per_packet_incl_keyframes": 1000 * keyframe_s / max(packets, 1),
+    }
+
+
+def model_costs(
+    model: Path, image: np.ndarray, imgsz: int, threads: int, n: int = 10
+) -> dict[str, float]:
+    options = ort.SessionOptions()
+    if threads:
+        options.intra_op_num_threads = threads
+    session = ort.InferenceSession(str(model), options, providers=["CPUExecutionProvider"])
+    name = session.get_inputs()[0].name
+    tensor, _ = letterbox(image, imgsz)
+    batch = tensor[None]
+    output = session.run(None, {name: batch})[0]
+    timings = {"preprocess": 0.0, "inference": 0.0, "postprocess": 0.0}
+    for _ in range(n):
+        started = time.perf_counter()
+        tensor, _ = letterbox(image, imgsz)
+        timings["preprocess"] += time.perf_counter() - started
+        started = time.perf_counter()
+        output = session.run(None, {name: tensor[None]})[0]
+        timings["inference"] += time.perf_counter() - started
+        started = time.perf_counter()
+        decode(output, "yolov8", 0.25)
+        timings["postprocess"] += time.perf_counter() - started
+    return {k: 1000 * v / n for k, v in timings.items()}
+
+
+def rule_costs(video: Path, detections: Path) -> dict[str, float]:
+    """Tracking, rules and evidence per detection frame, replaying recorded detections."""
+    app = AppConfig.model_validate(
+        {
+            "cameras": [
+                {
+                    "name": "bench",
+                    "source": str(video),
+                    "reader": "pyav",
+                    "zones": [
+                        {
+                            "name": "curb",
+                            "rule": "illegal_parking",
+                            "dwell_s": 10,
+                            "polygon": [[0, 0.5], [1, 0.5], [1, 1], [0, 1]],
+                        }
+                    ],
+                }
+            ],
+            "detector": {"type": "replay", "model": str(detections)},
+        }
+    )
+    with tempfile.TemporaryDirectory(prefix="streetwatch-bench-") as tmp:
+        engine = make_engine(f"sqlite:///{tmp}/bench.db")
+        migrate(engine)
+        store = IncidentStore(engine)
+        sink = IncidentSink(EvidenceWriter(Path(tmp) / "evidence"), store)
+        detector = create_detector(DetectorConfig(type="replay", model=detections))
+        with PacketSource(str(video), 1.0) as source:
+            result = process_video(
+                source, app, app.cameras[0], detector, sink, datetime.now(UTC), store
+            )
+        sink.close()
+        engine.dispose()
+    incidents = max(sink.stats.incidents_written, 1)
+    return {
+        "track": result.times.ms_per_call("track"),
+        "rules": result.times.ms_per_call("rules"),
+        "evidence_per_incident": 1000 * sink.stats.seconds / incidents,
+        "evidence_per_detection_frame": 1000 * sink.stats.seconds / max(result.frames_detected, 1),
+    }

@@ -1,0 +1,59 @@
+"""The benchmark's own parts: paced looping sources and the sustained-or-not verdict."""
+
+from __future__ import annotations
+
+import itertools
+import time
+from pathlib import Path
+
+from models.scripted import Scene, parked
+from pipeline.benchmark.density import Trial, find_density
+from pipeline.benchmark.paced import PacedLoop
+from pipeline.benchmark.report import performance_markdown
+
+
+def test_paced_loop_runs_at_real_time_and_keeps_time_going_across_loops(tmp_path: Path) -> None:
+    video = Scene(160, 90, 10.0, 1.0, [parked("car", (10, 10, 50, 40), 0, 1)]).render(
+        tmp_path / "v.mp4", gop=10
+    )
+    origin = time.monotonic()
+    source = PacedLoop(str(video), 1.0, origin, max_loops=2)
+    times = [item.packet.t for item in source.items()]
+    elapsed = time.monotonic() - origin
+    assert len(times) == 20
+    assert all(b > a for a, b in itertools.pairwise(times))  # no jump back at the loop
+    assert times[-1] > 1.8
+    assert 1.7 < elapsed < 3.0  # two 1-second loops, paced
+    assert source.behind_s < 0.5
+
+
+def _trial(n: int, growth: float = 0.1, rate: float = 1.0) -> Trial:
+    return Trial(n, 60.0, growth, 0.5, rate, cpu_cores=1.0, rss_mb=100.0)
+
+
+def test_sustained_needs_steady_lag_and_full_detection_rate() -> None:
+    assert _trial(4).sustained
+    assert not _trial(4, growth=2.5).sustained
+    assert not _trial(4, rate=0.7).sustained
+
+
+def test_density_search_finds_the_largest_sustained_count() -> None:
+    best, trials = find_density(
+        lambda n: _trial(n, growth=0.1 if n <= 13 else 5.0), start=4, limit=64
+    )
+    assert best == 13
+    assert [t.cameras for t in trials][:3] == [4, 8, 16]
+
+
+def test_performance_markdown_shows_the_command_and_figures() -> None:
+    results = {
+        "machine": {"date": "2026-11-26", "cpus": 2, "processor": "x86_64", "python": "3.11"},
+        "model": "m.onnx",
+        "overhead": {"bare_fps": 25.0, "backend_fps": 24.5, "ratio": 0.98},
+        "density": {"cameras": 13, "trials": [_trial(13).as_dict()]},
+        "latency": {"p50_s": 0.3, "p95_s": 0.6, "alerts": 20, "sampling_interval_s": 1.0},
+        "stages_ms": {"inference": 40.0},
+    }
+    text = performance_markdown(results, "streetwatch bench")
+    assert "`streetwatch bench`" in text and "| detector overhead ratio | 0.98 |" in text
+    assert "| cameras sustained (720p 25 fps H.264, 1 detection/s) | 13 |" in text

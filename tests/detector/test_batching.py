@@ -1,0 +1,75 @@
+"""Frames from several threads share inference calls, each caller gets its own result."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Sequence
+
+import numpy as np
+import pytest
+
+from detector.base import Detector
+from detector.batching import BatchingDetector
+from detector.types import Detections, Frame
+
+
+class Echo(Detector):
+    """Returns one box whose x1 is the frame's index, and records call sizes."""
+
+    def __init__(self, fail: bool = False) -> None:
+        self.sizes: list[int] = []
+        self.fail = fail
+
+    @property
+    def class_names(self) -> tuple[str, ...]:
+        return ("car",)
+
+    def detect(self, frames: Sequence[Frame]) -> list[Detections]:
+        if self.fail:
+            raise RuntimeError("inference failed")
+        self.sizes.append(len(frames))
+        time.sleep(0.02)
+        return [
+            Detections.from_lists([[f.index, 0, f.index + 1, 1]], [0.9], [0], ("car",))
+            for f in frames
+        ]
+
+
+def _frame(i: int) -> Frame:
+    return Frame(np.zeros((8, 8, 3), np.uint8), float(i), i)
+
+
+def test_concurrent_callers_are_batched_and_get_their_own_results() -> None:
+    inner = Echo()
+    batching = BatchingDetector(inner, max_batch=8, max_wait_s=0.1)
+    results: dict[int, float] = {}
+
+    def camera(i: int) -> None:
+        [dets] = batching.detect([_frame(i)])
+        results[i] = float(dets.xyxy[0, 0])
+
+    threads = [threading.Thread(target=camera, args=(i,)) for i in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    batching.close()
+    assert results == {i: float(i) for i in range(8)}
+    assert max(inner.sizes) > 1  # at least some frames shared a call
+    assert sum(inner.sizes) == 8
+
+
+def test_a_lone_caller_waits_no_longer_than_the_bound() -> None:
+    batching = BatchingDetector(Echo(), max_batch=8, max_wait_s=0.05)
+    started = time.perf_counter()
+    batching.detect([_frame(1)])
+    assert time.perf_counter() - started < 0.5
+    batching.close()
+
+
+def test_errors_reach_every_caller() -> None:
+    batching = BatchingDetector(Echo(fail=True), max_batch=4, max_wait_s=0.01)
+    with pytest.raises(RuntimeError, match="inference failed"):
+        batching.detect([_frame(1)])
+    batching.close()
