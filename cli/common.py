@@ -9,7 +9,8 @@ from pathlib import Path
 from sqlalchemy import Engine
 
 from detector.config import DetectorConfig
-from pipeline.evidence import EvidenceWriter, sweep_temporaries
+from pipeline.evidence import EvidenceWriter
+from pipeline.recovery import recover
 from pipeline.settings import Settings
 from pipeline.store.db import make_engine, migrate
 from pipeline.store.repository import IncidentStore
@@ -35,15 +36,17 @@ class Storage:
         return f"database {self.url.split('@')[-1]}, evidence {self.evidence_dir}"
 
 
-def open_storage(data_dir: Path | None = None) -> Storage:
-    """Database (migrated) and evidence folder from the settings, or under `data_dir`."""
+def open_storage(data_dir: Path | None = None, writer: bool = True) -> Storage:
+    """Database (migrated) and evidence folder from the settings, or under `data_dir`.
+    A writer first sweeps what a crash may have left behind (read-only users skip that)."""
     settings = Settings(data_dir=data_dir) if data_dir else Settings()
     url = settings.resolved_database_url
     engine = make_engine(url)
     migrate(engine)
     evidence_dir = settings.resolved_evidence_dir
     evidence_dir.mkdir(parents=True, exist_ok=True)
-    sweep_temporaries(evidence_dir)
+    if writer:
+        recover(engine, evidence_dir)
     return Storage(engine, IncidentStore(engine), EvidenceWriter(evidence_dir), url, evidence_dir)
 
 

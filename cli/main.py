@@ -27,6 +27,7 @@ def build_parser() -> argparse.ArgumentParser:
         sample_cmd,
         serve_cmd,
         user_cmd,
+        verify_cmd,
     )
 
     parser = argparse.ArgumentParser(
@@ -46,6 +47,7 @@ def build_parser() -> argparse.ArgumentParser:
         config_cmd,
         user_cmd,
         serve_cmd,
+        verify_cmd,
     ):
         module.register(sub)
     return parser

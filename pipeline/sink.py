@@ -17,6 +17,7 @@ import numpy.typing as npt
 
 from pipeline.clips import ClipFrame
 from pipeline.evidence import EvidenceWriter, annotate_alert, remove_incident_files
+from pipeline.faults import crash_point
 from pipeline.incidents import PresenceChanged
 from pipeline.packet_clip import frames_from_packets
 from pipeline.packet_source import CodecInfo, SourcePacket
@@ -118,6 +119,7 @@ class IncidentSink:
     def _write_opened(self, record: IncidentRecord, pictures: AlertPictures) -> None:
         try:
             files = []
+            crash_point("before_files")
             if pictures.first_seen_jpeg is not None:
                 files.append(
                     self.writer.write_image(
@@ -138,7 +140,9 @@ class IncidentSink:
                 )
             )
             record.evidence = files
+            crash_point("after_files")
             self.store.add_incident(record)
+            crash_point("after_row")
         except Exception:
             remove_incident_files(self.writer.root, record.id)
             raise
@@ -152,6 +156,7 @@ class IncidentSink:
             log.warning("no clip for incident %s: its row was never stored", incident_id)
             return
         clip = self.writer.write_clip(incident_id, frames, fps)
+        crash_point("after_clip_file")
         self.store.add_evidence(incident_id, [clip])
         self.stats.clips_written += 1
 
