@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from detector.types import Detections, Frame
+from pipeline.camera_health import CameraHealth, Fault
 from pipeline.clips import FinishedClip, PendingClips, PrerollBuffer
 from pipeline.config import AppConfig, CameraConfig, ZoneConfig
 from pipeline.incidents import IncidentManager, IncidentOpened, PresenceChanged
@@ -78,6 +79,8 @@ class CameraAnalyzer:
         self.pending: PendingClips[Any] = PendingClips(app.evidence.post_s)
         self.incident_count = 0
         self.last_t = 0.0
+        self.health = CameraHealth() if camera.tamper_check else None
+        self.fault: Fault | None = None
         self.long_timers = (
             LongTimers(store, camera.name, self.rules, self.incidents) if store else None
         )
@@ -130,6 +133,8 @@ class CameraAnalyzer:
     def _analyse(self, sampled: SampledFrame, detections: Detections) -> None:
         frame = sampled.frame
         self.last_t = frame.t
+        if self._camera_fault(frame):
+            return
         with self.times.measure("track"):
             tracks = self.tracker.update(detections, frame.t)
         with self.times.measure("rules"):
@@ -145,6 +150,28 @@ class CameraAnalyzer:
                 self.sink.presence(event)
         if self.long_timers:
             self.long_timers.save(frame.t)
+
+    def _camera_fault(self, frame: Frame) -> bool:
+        """True while the camera is covered, moved or blurred: its rules pause meanwhile."""
+        if self.health is None:
+            return False
+        fault = self.health.check(frame.image)
+        if fault != self.fault:
+            if fault is None:
+                log.warning(
+                    "camera %s: picture back to normal at %.1f s; rules resume",
+                    self.camera.name,
+                    frame.t,
+                )
+            else:
+                log.warning(
+                    "camera %s: camera fault '%s' at %.1f s; rules paused",
+                    self.camera.name,
+                    fault.value,
+                    frame.t,
+                )
+            self.fault = fault
+        return fault is not None
 
     def finish(self) -> None:
         """End of stream: cut pending clips short and close incidents."""

@@ -199,6 +199,9 @@ class CameraConfig(_Strict):
     decode: Literal["auto", "keyframes", "all"] = Field(
         default="auto", description="pyav only: keyframes when they come often enough (auto)"
     )
+    tamper_check: bool = Field(
+        default=True, description="pause rules while the camera is covered, moved or blurred"
+    )
     timezone: str = "UTC"
     latitude: float | None = Field(default=None, ge=-90, le=90)
     longitude: float | None = Field(default=None, ge=-180, le=180)

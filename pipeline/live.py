@@ -49,6 +49,7 @@ class CameraStatus:
     frames_dropped: int = 0
     reconnects: int = 0
     corrupt_frames: int = 0
+    fault: str | None = None  # covered / moved / blurred: rules paused
     last_error: str = ""
     lag_s: float = 0.0
 
@@ -268,6 +269,7 @@ class LiveCamera:
         with self._counter_lock:
             self._detections_waiting -= 1
         self.status.frames_detected += 1
+        self.status.fault = analyzer.fault.value if analyzer.fault else None
         self.status.lag_s = (time.monotonic() - self._origin) - work.t
 
     def wall(self, t: float) -> datetime:

@@ -33,12 +33,16 @@ class ParkedCarDetector(Detector):
         return [Detections.from_lists([[40, 60, 120, 110]], [0.9], [0], ("car",)) for _ in frames]
 
 
+# A textured picture: a flat grey one would rightly count as a covered lens.
+STREET = np.random.default_rng(1).integers(0, 255, (180, 320, 3), dtype=np.uint8)
+
+
 class _Grabbed:
     def __init__(self, index: int, t: float) -> None:
         self.index, self.t = index, t
 
     def retrieve(self) -> np.ndarray:
-        return np.full((180, 320, 3), 90, np.uint8)
+        return STREET.copy()
 
 
 class PacedSource:
@@ -141,12 +145,12 @@ def test_zone_edits_apply_to_a_running_camera(tmp_path: Path) -> None:
 
 def test_live_camera_reading_packets_writes_a_clip_from_them(tmp_path: Path) -> None:
     from models.scripted import Scene, parked
-    from pipeline.packet_source import PacketSource
+    from pipeline.benchmark.paced import PacedLoop
 
     video = Scene(320, 180, 10.0, 12.0, [parked("car", (40, 60, 120, 110), 0, 12)]).render(
         tmp_path / "cam.mp4"
     )
-    cam, sink, store = _camera(tmp_path, lambda spec, origin: PacketSource(str(video), 4.0))
+    cam, sink, store = _camera(tmp_path, lambda spec, origin: PacedLoop(str(video), 4.0, origin))
     cam.start()
     deadline = time.monotonic() + 10
     while sink.stats.clips_written == 0 and time.monotonic() < deadline:
