@@ -14,7 +14,7 @@ from pathlib import Path
 
 from detector.base import Detector
 from pipeline.benchmark.paced import PacedLoop
-from pipeline.config import AppConfig
+from pipeline.benchmark.scene import bench_cameras
 from pipeline.evidence import EvidenceWriter
 from pipeline.live import LiveCamera
 from pipeline.sink import IncidentSink
@@ -60,26 +60,7 @@ class Trial:
 
 
 def run_trial(cameras: int, seconds: float, video: Path, detector: Detector) -> Trial:
-    app = AppConfig.model_validate(
-        {
-            "cameras": [
-                {
-                    "name": f"cam-{i:02d}",
-                    "source": str(video),
-                    "reader": "pyav",
-                    "zones": [
-                        {
-                            "name": "curb",
-                            "rule": "illegal_parking",
-                            "dwell_s": 60,
-                            "polygon": [[0, 0.5], [1, 0.5], [1, 1], [0, 1]],
-                        }
-                    ],
-                }
-                for i in range(cameras)
-            ],
-        }
-    )
+    app = bench_cameras(cameras, video)
     with tempfile.TemporaryDirectory(prefix="streetwatch-density-") as tmp:
         engine = make_engine(f"sqlite:///{tmp}/density.db")
         migrate(engine)

@@ -16,7 +16,7 @@ from detector.base import Detector
 from detector.types import Detections, Frame
 from pipeline.alerts import AlertBus
 from pipeline.benchmark.paced import PacedLoop
-from pipeline.config import AppConfig
+from pipeline.benchmark.scene import bench_cameras
 from pipeline.evidence import EvidenceWriter
 from pipeline.live import LiveCamera
 from pipeline.records import IncidentRecord
@@ -53,28 +53,7 @@ class ScriptedParking(Detector):
 def measure_latency(
     cameras: int, seconds: float, video: Path, detector: Detector
 ) -> dict[str, Any]:
-    app = AppConfig.model_validate(
-        {
-            "cameras": [
-                {
-                    "name": f"cam-{i:02d}",
-                    "source": str(video),
-                    "reader": "pyav",
-                    "zones": [
-                        {
-                            "name": "curb",
-                            "rule": "illegal_parking",
-                            "dwell_s": DWELL_S,
-                            "max_gap_s": 1,
-                            "merge_window_s": 0,
-                            "polygon": [[0, 0.5], [1, 0.5], [1, 1], [0, 1]],
-                        }
-                    ],
-                }
-                for i in range(cameras)
-            ],
-        }
-    )
+    app = bench_cameras(cameras, video, dwell_s=DWELL_S, max_gap_s=1, merge_window_s=0)
     bus = AlertBus()
     latencies: list[float] = []
     origins: dict[str, float] = {}

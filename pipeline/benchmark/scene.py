@@ -4,8 +4,10 @@ common camera setting), plus recorded detections for the rule stages."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from models.scripted import Actor, Scene, parked
+from pipeline.config import AppConfig
 
 WIDTH, HEIGHT, FPS = 1280, 720, 25.0
 
@@ -37,3 +39,19 @@ def write_bench_video(folder: Path, seconds: float = 30.0) -> tuple[Path, Path]:
         scene.render(video, gop=int(FPS))
         scene.write_detections(detections)
     return video, detections
+
+
+def bench_cameras(count: int, video: Path, **zone: Any) -> AppConfig:
+    """`count` cameras on the benchmark video, each with a no-parking zone over the road."""
+    curb = {
+        "name": "curb",
+        "rule": "illegal_parking",
+        "dwell_s": 60,
+        "polygon": [[0, 0.5], [1, 0.5], [1, 1], [0, 1]],
+        **zone,
+    }
+    cameras = [
+        {"name": f"cam-{i:02d}", "source": str(video), "reader": "pyav", "zones": [curb]}
+        for i in range(count)
+    ]
+    return AppConfig.model_validate({"cameras": cameras})
