@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from api.app import create_app
+from api.demo_users import ensure_demo_users
 from api.events import make_incident_listener
 from api.runtime import Runtime
 from api.settings import ApiSettings
@@ -63,12 +64,26 @@ def _add_cameras(runtime: Runtime, app_config: AppConfig, model: Path | None) ->
 
 
 def serve(args: argparse.Namespace) -> int:
+    settings, runtime = build_runtime(args)
+    return _run_server(settings, runtime, args.host, args.port)
+
+
+def serve_demo(config: Path, data_dir: Path, host: str, port: int) -> int:
+    """Serve an already processed data folder (no live cameras) with the demo users."""
+    args = argparse.Namespace(config=config, data_dir=data_dir, model=None, no_cameras=True)
+    settings, runtime = build_runtime(args)
+    print("demo users (user / password / role):")
+    for username, password, role, team in ensure_demo_users(runtime.engine):
+        print(f"  {username} / {password} / {role}" + (f" ({team})" if team else ""))
+    return _run_server(settings, runtime, host, port)
+
+
+def _run_server(settings: ApiSettings, runtime: Runtime, host: str, port: int) -> int:
     import uvicorn
 
-    settings, runtime = build_runtime(args)
     app = create_app(settings, runtime)
-    print(f"serving on http://{args.host}:{args.port} ({len(runtime.cameras)} cameras live)")
+    print(f"serving on http://{host}:{port} ({len(runtime.cameras)} cameras live)")
     # uvicorn's access log shows paths only (never headers); query strings hold no secrets
     # except single-use tickets, which are spent by the time anyone reads the log.
-    uvicorn.run(app, host=args.host, port=args.port, log_level="info")
+    uvicorn.run(app, host=host, port=port, log_level="info")
     return 0

@@ -15,9 +15,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import select, text
+from sqlalchemy import event, select, text
 from sqlalchemy.engine import Engine
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, SessionTransaction
 
 from pipeline.store.tables import AuditRow, utc_now
 
@@ -25,10 +25,12 @@ logger = logging.getLogger(__name__)
 
 GENESIS_HASH = "0" * 64
 SYSTEM_ACTOR = "system"
-# Appends read the newest hash and write the next row; in one process a lock keeps two
-# writers from chaining onto the same predecessor. PostgreSQL also takes an advisory lock
-# for several processes.
+# Appends read the newest hash and write the next row. Two writers must not chain onto the
+# same predecessor, so a process-wide lock is held from the read until the caller's
+# transaction ends (commit or rollback); PostgreSQL also takes an advisory lock, held to the
+# end of the transaction, for several processes.
 _APPEND_LOCK = threading.Lock()
+_HELD_KEY = "streetwatch.audit_lock"
 _PG_LOCK_KEY = 0x5357_4155  # "SWAU"
 
 
@@ -62,24 +64,41 @@ def append(
     detail: dict[str, Any] | None = None,
 ) -> AuditRow:
     """Add one entry inside the caller's transaction (committed with the caller's change)."""
+    _hold_until_transaction_ends(session)
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _PG_LOCK_KEY})
     entry = AuditEntry(utc_now(), actor, action, incident_id, dict(detail or {}))
-    with _APPEND_LOCK:
-        if session.get_bind().dialect.name == "postgresql":
-            session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _PG_LOCK_KEY})
-        prev = session.scalar(select(AuditRow.hash).order_by(AuditRow.id.desc()).limit(1))
-        prev_hash = prev or GENESIS_HASH
-        row = AuditRow(
-            at=entry.at,
-            actor=entry.actor,
-            action=entry.action,
-            incident_id=entry.incident_id,
-            detail=entry.detail,
-            prev_hash=prev_hash,
-            hash=entry_hash(prev_hash, entry),
-        )
-        session.add(row)
-        session.flush()
+    prev = session.scalar(select(AuditRow.hash).order_by(AuditRow.id.desc()).limit(1))
+    prev_hash = prev or GENESIS_HASH
+    row = AuditRow(
+        at=entry.at,
+        actor=entry.actor,
+        action=entry.action,
+        incident_id=entry.incident_id,
+        detail=entry.detail,
+        prev_hash=prev_hash,
+        hash=entry_hash(prev_hash, entry),
+    )
+    session.add(row)
+    session.flush()
     return row
+
+
+def _hold_until_transaction_ends(session: Session) -> None:
+    """Take the append lock once per transaction; its end (commit, rollback, close) frees it."""
+    if session.info.get(_HELD_KEY):
+        return  # this transaction already holds it (several entries in one change)
+    if not event.contains(session, "after_transaction_end", _release):
+        event.listen(session, "after_transaction_end", _release)
+    _APPEND_LOCK.acquire()
+    session.info[_HELD_KEY] = True
+
+
+def _release(session: Session, transaction: SessionTransaction) -> None:
+    if transaction.parent is not None:
+        return  # a savepoint ended, not the transaction
+    if session.info.pop(_HELD_KEY, False):
+        _APPEND_LOCK.release()
 
 
 def entries_for_incident(session: Session, incident_id: str) -> list[AuditRow]:

@@ -102,7 +102,7 @@ def repeat_counts(session: Session, incident_ids: list[str]) -> dict[str, int]:
     frontier = set(incident_ids)
     while frontier:
         query = select(IncidentRow.id, IncidentRow.repeat_of).where(IncidentRow.id.in_(frontier))
-        found = dict(session.execute(query).tuples().all())
+        found: dict[str, str | None] = {i: p for i, p in session.execute(query)}
         parent.update(found)
         frontier = {p for p in found.values() if p is not None and p not in parent}
     counts: dict[str, int] = {}

@@ -1,0 +1,67 @@
+"""Database rows to API shapes."""
+
+from __future__ import annotations
+
+from sqlalchemy.orm import Session
+
+from api.schemas import AuditPublic, EvidencePublic, IncidentDetail, IncidentPublic
+from pipeline.store import audit
+from pipeline.store.incident_query import repeat_counts
+from pipeline.store.tables import IncidentRow
+
+
+def evidence_url(incident_id: str, kind: str) -> str:
+    return f"/api/evidence/{incident_id}/{kind}"
+
+
+def incident_public(row: IncidentRow, repeat_count: int) -> IncidentPublic:
+    return IncidentPublic(
+        id=row.id,
+        camera=row.camera,
+        zone=row.zone,
+        type=row.type,
+        severity=row.severity,
+        status=row.status,
+        presence=row.presence,
+        first_seen_at=row.first_seen_at,
+        alert_at=row.alert_at,
+        last_seen_at=row.last_seen_at,
+        first_seen_s=row.first_seen_s,
+        alert_s=row.alert_s,
+        last_seen_s=row.last_seen_s,
+        box=(row.x1, row.y1, row.x2, row.y2),
+        confidence=row.confidence,
+        object_classes=list(row.object_classes),
+        repeat_of=row.repeat_of,
+        repeat_count=repeat_count,
+        team=row.team,
+        evidence=[
+            EvidencePublic(
+                kind=e.kind,
+                url=evidence_url(row.id, e.kind),
+                sha256=e.sha256,
+                media_type=e.media_type,
+            )
+            for e in row.evidence
+        ],
+    )
+
+
+def incidents_public(session: Session, rows: list[IncidentRow]) -> list[IncidentPublic]:
+    counts = repeat_counts(session, [r.id for r in rows])
+    return [incident_public(r, counts.get(r.id, 0)) for r in rows]
+
+
+def incident_detail(session: Session, row: IncidentRow) -> IncidentDetail:
+    [public] = incidents_public(session, [row])
+    entries = [
+        AuditPublic(at=e.at, actor=e.actor, action=e.action, detail=e.detail)
+        for e in audit.entries_for_incident(session, row.id)
+    ]
+    return IncidentDetail(
+        **public.model_dump(),
+        review_reason=row.review_reason,
+        review_note=row.review_note,
+        resolution_note=row.resolution_note,
+        audit=entries,
+    )

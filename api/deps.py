@@ -1,0 +1,170 @@
+"""Request dependencies: database session, runtime, and authentication with role checks.
+
+Every route runs `authorize` (added app-wide in `create_app`): it looks the route up in
+`api.roles`, signs the caller in from a bearer token, the session cookie or a single-use
+ticket, checks CSRF for cookie-authenticated writes, and checks the role.
+"""
+
+from __future__ import annotations
+
+import hmac
+import logging
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Annotated, Literal
+
+from fastapi import Depends, HTTPException, status
+from sqlalchemy.orm import Session
+from starlette.requests import HTTPConnection
+
+from api import roles
+from api.runtime import Runtime
+from api.settings import ApiSettings
+from pipeline.store import users
+from pipeline.store.incident_query import TeamScope
+from pipeline.store.tables import UserRow
+
+logger = logging.getLogger(__name__)
+
+SESSION_COOKIE = "sw_session"
+CSRF_HEADER = "X-CSRF-Token"
+UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    """The signed-in caller of one request."""
+
+    user_id: int
+    username: str
+    role: str
+    team: str | None
+    team_id: int | None
+    language: str
+    via: Literal["bearer", "cookie", "ticket"]
+    token: str | None  # the session token (None for tickets), for sign-out
+
+    @property
+    def is_patrol(self) -> bool:
+        return self.role == "patrol"
+
+
+def get_runtime(conn: HTTPConnection) -> Runtime:
+    runtime: Runtime = conn.app.state.runtime
+    return runtime
+
+
+def get_settings(conn: HTTPConnection) -> ApiSettings:
+    settings: ApiSettings = conn.app.state.settings
+    return settings
+
+
+RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
+SettingsDep = Annotated[ApiSettings, Depends(get_settings)]
+
+
+def get_db(runtime: RuntimeDep) -> Iterator[Session]:
+    with Session(runtime.engine, expire_on_commit=False) as session:
+        yield session
+
+
+DbSession = Annotated[Session, Depends(get_db)]
+
+
+def _principal(user: UserRow, db: Session, via: str, token: str | None) -> Principal:
+    return Principal(
+        user_id=user.id,
+        username=user.username,
+        role=user.role,
+        team=users.team_name(db, user.team_id),
+        team_id=user.team_id,
+        language=user.language,
+        via=via,  # type: ignore[arg-type]
+        token=token,
+    )
+
+
+def _bearer(conn: HTTPConnection) -> str | None:
+    header = conn.headers.get("authorization", "")
+    scheme, _, value = header.partition(" ")
+    return value.strip() or None if scheme.lower() == "bearer" else None
+
+
+def _from_session_token(
+    conn: HTTPConnection, db: Session, token: str, via: str, method: str
+) -> Principal:
+    found = users.session_user(db, token)
+    if found is None:
+        raise HTTPException(status.HTTP_401_UNAUTHORIZED, "session expired or signed out")
+    session_row, user = found
+    if via == "cookie" and method in UNSAFE_METHODS:
+        # A cookie rides along on cross-site requests; the header proves the page read
+        # the CSRF token from our own login response.
+        sent = conn.headers.get(CSRF_HEADER, "")
+        if not hmac.compare_digest(sent.encode(), session_row.csrf_token.encode()):
+            raise HTTPException(status.HTTP_403_FORBIDDEN, "missing or wrong X-CSRF-Token")
+    return _principal(user, db, via, token)
+
+
+def resolve_principal(conn: HTTPConnection, db: Session, method: str) -> Principal:
+    """The caller, or 401. Order: bearer token, session cookie, single-use ticket."""
+    bearer = _bearer(conn)
+    if bearer is not None:
+        return _from_session_token(conn, db, bearer, "bearer", method)
+    cookie = conn.cookies.get(SESSION_COOKIE)
+    if cookie:
+        return _from_session_token(conn, db, cookie, "cookie", method)
+    ticket = conn.query_params.get("ticket")
+    if ticket and method in ("GET", "HEAD", "WS"):
+        user = users.redeem_ticket(db, ticket)
+        db.commit()  # spend the ticket even if the request fails later
+        if user is None:
+            raise HTTPException(status.HTTP_401_UNAUTHORIZED, "ticket expired or already used")
+        return _principal(user, db, "ticket", None)
+    raise HTTPException(status.HTTP_401_UNAUTHORIZED, "sign in first")
+
+
+def authorize(conn: HTTPConnection, db: DbSession) -> Principal | None:
+    """The role check every route runs; returns the caller (None on public routes)."""
+    route = conn.scope.get("route")
+    path = getattr(route, "path", None)
+    method = "WS" if conn.scope["type"] == "websocket" else conn.scope["method"]
+    allowed = roles.allowed_roles(method, path) if path else None
+    if allowed is None:
+        # Fail closed: a route nobody put in the table is open to nobody.
+        logger.error("route %s %s has no entry in api.roles", method, path)
+        raise HTTPException(status.HTTP_403_FORBIDDEN, "route not in the role table")
+    if allowed == roles.PUBLIC:
+        return None
+    principal = resolve_principal(conn, db, method)
+    if principal.role not in allowed:
+        raise HTTPException(status.HTTP_403_FORBIDDEN, f"role {principal.role} may not do this")
+    conn.state.principal = principal
+    return principal
+
+
+def current_user(
+    conn: HTTPConnection, _checked: Annotated[object, Depends(authorize)]
+) -> Principal:
+    principal: Principal | None = getattr(conn.state, "principal", None)
+    if principal is None:
+        raise HTTPException(status.HTTP_401_UNAUTHORIZED, "sign in first")
+    return principal
+
+
+CurrentUser = Annotated[Principal, Depends(current_user)]
+
+
+def team_scope(principal: Principal, db: Session) -> TeamScope | None:
+    """The visibility limit of a patrol user (None: sees everything)."""
+    if not principal.is_patrol:
+        return None
+    zones = users.team_zones(db, principal.team_id) if principal.team_id is not None else []
+    return TeamScope(principal.team, zones)
+
+
+def get_scope(principal: CurrentUser, db: DbSession) -> TeamScope | None:
+    return team_scope(principal, db)
+
+
+ScopeDep = Annotated[TeamScope | None, Depends(get_scope)]

@@ -1,0 +1,82 @@
+"""Evidence files for signed-in users, with byte ranges so `<video>` can seek.
+
+Ids and kinds are checked strictly, the path comes from the database (never from the URL)
+and must resolve inside the evidence folder. Every viewing is audited, at most once per
+user, incident and kind per minute (a playing video makes many range requests).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+
+from fastapi import APIRouter, HTTPException, Request, status
+from fastapi.responses import FileResponse
+from sqlalchemy import select
+
+from api.deps import CurrentUser, DbSession, RuntimeDep, ScopeDep
+from api.evidence_files import INCIDENT_ID, resolve_inside
+from pipeline.records import EvidenceKind
+from pipeline.store import audit
+from pipeline.store.incident_query import visible
+from pipeline.store.tables import EvidenceRow
+
+router = APIRouter(prefix="/api/evidence", tags=["evidence"])
+
+AUDIT_EVERY_S = 60.0
+_KINDS = {k.value for k in EvidenceKind}
+
+
+class ViewLog:
+    """Remembers when each (user, incident, kind) viewing was last audited."""
+
+    def __init__(self, every_s: float = AUDIT_EVERY_S) -> None:
+        self.every_s = every_s
+        self._last: dict[tuple[str, str, str], float] = {}
+        self._lock = threading.Lock()
+
+    def due(self, key: tuple[str, str, str]) -> bool:
+        now = time.monotonic()
+        with self._lock:
+            if now - self._last.get(key, -self.every_s) < self.every_s:
+                return False
+            self._last[key] = now
+            if len(self._last) > 10_000:  # forget old entries now and then
+                self._last = {k: t for k, t in self._last.items() if now - t < self.every_s}
+            return True
+
+
+@router.get(
+    "/{incident_id}/{kind}",
+    response_class=FileResponse,
+    response_model=None,
+    responses={206: {"description": "partial content"}, 416: {"description": "bad range"}},
+)
+def evidence_file(
+    incident_id: str,
+    kind: str,
+    request: Request,
+    user: CurrentUser,
+    db: DbSession,
+    runtime: RuntimeDep,
+    scope: ScopeDep,
+) -> FileResponse:
+    if not INCIDENT_ID.match(incident_id) or kind not in _KINDS:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "no such evidence")
+    if visible(db, incident_id, scope) is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "no such evidence")
+    row = db.scalar(
+        select(EvidenceRow).where(EvidenceRow.incident_id == incident_id, EvidenceRow.kind == kind)
+    )
+    path = resolve_inside(runtime.evidence_dir, row.path) if row is not None else None
+    if row is None or path is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "no such evidence")
+    views: ViewLog = request.app.state.evidence_views
+    if views.due((user.username, incident_id, kind)):
+        audit.append(db, user.username, "evidence.view", incident_id, {"kind": kind})
+        db.commit()
+    return FileResponse(
+        path,
+        media_type=row.media_type,
+        headers={"Accept-Ranges": "bytes", "Cache-Control": "private, no-store"},
+    )

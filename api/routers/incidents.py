@@ -1,0 +1,89 @@
+"""Incident lists (filtered, cursor-paginated, newest alert first) and single incidents."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, HTTPException, Query, status
+
+from api.convert import incident_detail, incidents_public
+from api.deps import DbSession, ScopeDep
+from api.schemas import IncidentDetail, IncidentPage
+from pipeline.store.incident_query import Cursor, IncidentFilter, page, visible
+
+router = APIRouter(prefix="/api/incidents", tags=["incidents"])
+
+
+def encode_cursor(cursor: Cursor) -> str:
+    at, incident_id = cursor
+    raw = json.dumps([at.isoformat(), incident_id], separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(text: str) -> Cursor:
+    try:
+        raw = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+        at, incident_id = json.loads(raw)
+        parsed = datetime.fromisoformat(at)
+        if parsed.tzinfo is None or not isinstance(incident_id, str):
+            raise ValueError("bad cursor")
+        return parsed, incident_id
+    except (ValueError, TypeError, binascii.Error, json.JSONDecodeError):
+        raise HTTPException(
+            status.HTTP_400_BAD_REQUEST, "cursor is not one this API handed out"
+        ) from None
+
+
+def _aware(value: datetime | None, name: str) -> datetime | None:
+    if value is not None and value.tzinfo is None:
+        raise HTTPException(
+            status.HTTP_422_UNPROCESSABLE_CONTENT,
+            f"{name}: give a time zone (e.g. 2024-06-01T00:00:00Z), got {value.isoformat()}",
+        )
+    return value
+
+
+@router.get("", response_model=IncidentPage)
+def list_incidents(
+    db: DbSession,
+    scope: ScopeDep,
+    status_: Annotated[str | None, Query(alias="status")] = None,
+    presence: str | None = None,
+    camera: str | None = None,
+    zone: str | None = None,
+    type_: Annotated[str | None, Query(alias="type")] = None,
+    team: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    cursor: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+) -> IncidentPage:
+    flt = IncidentFilter(
+        status=status_,
+        presence=presence,
+        camera=camera,
+        zone=zone,
+        type=type_,
+        team=team,
+        since=_aware(since, "since"),
+        until=_aware(until, "until"),
+        scope=scope,
+    )
+    after = decode_cursor(cursor) if cursor else None
+    rows, next_cursor = page(db, flt, limit, after)
+    return IncidentPage(
+        items=incidents_public(db, rows),
+        next_cursor=encode_cursor(next_cursor) if next_cursor else None,
+    )
+
+
+@router.get("/{incident_id}", response_model=IncidentDetail)
+def get_incident(incident_id: str, db: DbSession, scope: ScopeDep) -> IncidentDetail:
+    row = visible(db, incident_id, scope)
+    if row is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no incident {incident_id!r}")
+    return incident_detail(db, row)

@@ -1,0 +1,146 @@
+"""`streetwatch user add`, `serve`'s runtime, demo users and camera status events."""
+
+from __future__ import annotations
+
+import argparse
+import io
+import time
+from pathlib import Path
+from typing import Any, cast
+
+import pytest
+import yaml
+from fastapi.testclient import TestClient
+from sqlalchemy.orm import Session
+
+from api.app import create_app
+from api.demo_users import ensure_demo_users
+from api.security import verify_password
+from cli.main import main
+from cli.serve_cmd import build_runtime
+from pipeline.config import AppConfig
+from pipeline.live import CameraState
+from pipeline.store import users
+from pipeline.store.catalog import import_config
+from pipeline.store.db import make_engine, migrate
+from tests.api.conftest import CONFIG, Api
+from tests.api.test_live import receive_within, wait_for_subscriber
+from tests.api.test_zones import attach
+
+
+def test_user_add_reads_the_password_from_stdin(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("sys.stdin", io.StringIO("a-long-password\n"))
+    assert (
+        main(
+            [
+                "user",
+                "add",
+                "ann",
+                "--role",
+                "operator",
+                "--password-stdin",
+                "--data-dir",
+                str(tmp_path),
+            ]
+        )
+        == 0
+    )
+    monkeypatch.setattr("sys.stdin", io.StringIO("short\n"))
+    assert (
+        main(
+            [
+                "user",
+                "add",
+                "bob",
+                "--role",
+                "admin",
+                "--password-stdin",
+                "--data-dir",
+                str(tmp_path),
+            ]
+        )
+        == 2
+    )
+    monkeypatch.setattr("sys.stdin", io.StringIO("a-long-password\n"))
+    assert (
+        main(
+            [
+                "user",
+                "add",
+                "cat",
+                "--role",
+                "patrol",
+                "--password-stdin",
+                "--data-dir",
+                str(tmp_path),
+            ]
+        )
+        == 2
+    )  # patrol needs a team
+
+
+def test_serve_runtime_imports_the_yaml_once(tmp_path: Path) -> None:
+    config = tmp_path / "cams.yaml"
+    config.write_text(yaml.safe_dump(cast(dict[str, Any], CONFIG)))
+    args = argparse.Namespace(
+        config=config, data_dir=tmp_path / "data", model=None, no_cameras=True
+    )
+    settings, runtime = build_runtime(args)
+    assert runtime.cameras == {}
+    assert runtime.config is not None and [c.name for c in runtime.config.cameras] == [
+        "cam-a",
+        "cam-b",
+    ]
+    with TestClient(create_app(settings, runtime)) as client:
+        assert client.get("/api/health").status_code == 200
+    # A second start keeps the database's catalog even if the YAML changed.
+    config.write_text(yaml.safe_dump({"cameras": [{"name": "other", "source": "x.mp4"}]}))
+    _, again = build_runtime(args)
+    assert again.config is not None and [c.name for c in again.config.cameras] == ["cam-a", "cam-b"]
+
+
+def test_demo_users_can_sign_in(tmp_path: Path) -> None:
+    engine = make_engine(f"sqlite:///{tmp_path / 'demo.db'}")
+    migrate(engine)
+    import_config(engine, AppConfig.model_validate(CONFIG))
+    created = ensure_demo_users(engine)
+    assert {role for _, _, role, _ in created} == {
+        "admin",
+        "supervisor",
+        "monitor",
+        "operator",
+        "patrol",
+    }
+    with Session(engine) as session:
+        for username, password, role, _team in created:
+            user = users.find_user(session, username)
+            assert user is not None and user.role == role
+            assert verify_password(user.password_hash, password)
+        team = users.find_team(session, "team-1")
+        assert team is not None
+        assert users.team_zones(session, team.id) == [
+            ("cam-a", "z1"),
+            ("cam-a", "z2"),
+            ("cam-b", "z1"),
+        ]
+    assert ensure_demo_users(engine) == created  # idempotent
+    engine.dispose()
+
+
+def test_camera_state_changes_are_published(api: Api) -> None:
+    fake = attach(api.runtime, "cam-a")
+    app = create_app(api.client.app.state.settings, api.runtime)  # type: ignore[attr-defined]
+    with (
+        TestClient(app) as client,
+        client.websocket_connect("/api/live", headers=api.auth("monitor")) as ws,
+    ):
+        wait_for_subscriber(api)
+        time.sleep(1.2)  # the start-up event went out before we subscribed
+        fake.status.state = CameraState.online
+        started = time.monotonic()
+        event = receive_within(ws, 3.0)
+        assert event["type"] == "camera.status" and event["camera"]["name"] == "cam-a"
+        assert event["camera"]["state"] == "online"
+        assert time.monotonic() - started < 2.0
