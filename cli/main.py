@@ -21,7 +21,9 @@ def build_parser() -> argparse.ArgumentParser:
         bench_cmd,
         check_config_cmd,
         config_cmd,
+        demo_cmd,
         eval_cmd,
+        model_cmd,
         process_cmd,
         run_cmd,
         sample_cmd,
@@ -38,6 +40,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-v", "--verbose", action="store_true", help="show debug logging")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for module in (
+        demo_cmd,
         check_config_cmd,
         bench_cmd,
         process_cmd,
@@ -48,6 +51,7 @@ def build_parser() -> argparse.ArgumentParser:
         user_cmd,
         serve_cmd,
         verify_cmd,
+        model_cmd,
     ):
         module.register(sub)
     return parser

@@ -149,7 +149,7 @@ def apply_light(img: Image, look: Look, lights: list[tuple[int, int, int]]) -> I
     if look.light == "day" and abs(look.gain - 1.0) < 1e-3:
         out = img
     else:
-        out = cv2.convertScaleAbs(img, alpha=look.gain)
+        out = np.asarray(cv2.convertScaleAbs(img, alpha=look.gain), np.uint8)
         tint = np.array(look.tint, np.float32)
         out = np.clip(out.astype(np.int16) + tint.astype(np.int16), 0, 255).astype(np.uint8)
     if look.light != "day" and lights:
@@ -157,7 +157,7 @@ def apply_light(img: Image, look: Look, lights: list[tuple[int, int, int]]) -> I
         for x, y, r in lights:
             cv2.circle(glow, (x, y), r * 2, (150, 200, 220), -1)
             cv2.circle(glow, (x, y), r, (255, 255, 255), -1)
-        out = cv2.add(out, cv2.GaussianBlur(glow, (0, 0), 3))
+        out = np.asarray(cv2.add(out, cv2.GaussianBlur(glow, (0, 0), 3)), np.uint8)
     return out
 
 
@@ -165,12 +165,12 @@ def degrade(img: Image, look: Look, rng: np.random.Generator, jpeg: bool = True)
     """Sensor noise, focus blur and compression artefacts."""
     out = img
     if look.blur:
-        out = cv2.GaussianBlur(out, (look.blur, look.blur), 0)
+        out = np.asarray(cv2.GaussianBlur(out, (look.blur, look.blur), 0), np.uint8)
     if look.noise > 0.5:
-        noise = rng.normal(0.0, look.noise, out.shape[:2] + (1,)).astype(np.int16)
+        noise = rng.normal(0.0, look.noise, (*out.shape[:2], 1)).astype(np.int16)
         out = np.clip(out.astype(np.int16) + noise, 0, 255).astype(np.uint8)
     if jpeg:
         ok, data = cv2.imencode(".jpg", out, [cv2.IMWRITE_JPEG_QUALITY, look.jpeg])
         if ok:
-            out = cv2.imdecode(data, cv2.IMREAD_COLOR)
+            out = np.asarray(cv2.imdecode(data, cv2.IMREAD_COLOR), np.uint8)
     return out

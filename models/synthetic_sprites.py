@@ -11,6 +11,7 @@ from __future__ import annotations
 import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import cv2
 import numpy as np
@@ -107,11 +108,9 @@ class Canvas:
     def pt(self, u: float, v: float) -> tuple[int, int]:
         if self.flip:
             u = 1.0 - u
-        return int(round(self.x1 + u * self.w)), int(round(self.y1 + v * self.h))
+        return round(self.x1 + u * self.w), round(self.y1 + v * self.h)
 
-    def _both(
-        self, fn: Callable[[npt.NDArray[np.generic], tuple[int, ...]], object], color: Color
-    ) -> None:
+    def _both(self, fn: Callable[[Any, tuple[int, ...]], object], color: Color) -> None:
         fn(self.img, color)
         if self.ids is not None:
             fn(self.ids, (self.oid,))
@@ -128,7 +127,7 @@ class Canvas:
 
     def circle(self, u: float, v: float, r: float, color: Color) -> None:
         """r is relative to the box height."""
-        center, radius = self.pt(u, v), max(int(round(r * self.h)), 1)
+        center, radius = self.pt(u, v), max(round(r * self.h), 1)
         self._both(lambda im, c: cv2.circle(im, center, radius, c, -1), color)
 
     def ellipse(
@@ -142,7 +141,7 @@ class Canvas:
 
     def line(self, u1: float, v1: float, u2: float, v2: float, color: Color, t: float) -> None:
         """t is the thickness relative to the box width (at least 1 px)."""
-        a, b, th = self.pt(u1, v1), self.pt(u2, v2), max(int(round(t * self.w)), 1)
+        a, b, th = self.pt(u1, v1), self.pt(u2, v2), max(round(t * self.w), 1)
         self._both(lambda im, c: cv2.line(im, a, b, c, th), color)
 
     def light(self, u: float, v: float, r: float) -> None:
