@@ -47,6 +47,7 @@ IncidentEvent = IncidentOpened | PresenceChanged
 class _Open:
     record: IncidentRecord
     zone: ZoneConfig
+    box: Box = (0.0, 0.0, 0.0, 0.0)  # where the object stands now (the record keeps the alert box)
     keys: set[str] = field(default_factory=set)
     ended_t: float | None = None
     written_t: float = 0.0
@@ -112,7 +113,7 @@ class IncidentManager:
         record.first_seen_s = (record.first_seen_at - self.wall_origin).total_seconds()
         record.alert_s = (record.alert_at - self.wall_origin).total_seconds()
         record.last_seen_s = 0.0
-        self._open[record.id] = _Open(record=record, zone=zone, written_t=0.0)
+        self._open[record.id] = _Open(record=record, zone=zone, box=record.box, written_t=0.0)
 
     @property
     def active_count(self) -> int:
@@ -132,7 +133,7 @@ class IncidentManager:
         rec = item.record
         rec.last_seen_s = max(rec.last_seen_s, v.t)
         rec.last_seen_at = self.wall(rec.last_seen_s)
-        rec.box = v.box
+        item.box = v.box
         if rec.presence is Presence.ended:
             item.ended_t = None
             return [self._set_presence(item, Presence.active, v.t)]
@@ -146,8 +147,11 @@ class IncidentManager:
         zone = self.zones[v.zone]
         for item in self._open.values():
             rec = item.record
-            recent = item.ended_t is None or v.t - rec.last_seen_s <= zone.merge_window_s
-            if rec.zone == v.zone and recent and iou(rec.box, v.box) >= CONTINUE_IOU:
+            # The absence counts until the object stood there again, not until its new
+            # dwell ran out: a vendor back after 30 s continues the incident.
+            absence = v.first_seen_t - rec.last_seen_s
+            recent = item.ended_t is None or absence <= zone.merge_window_s
+            if rec.zone == v.zone and recent and iou(item.box, v.box) >= CONTINUE_IOU:
                 return item
         return None
 
@@ -158,7 +162,7 @@ class IncidentManager:
             if (
                 rec.zone == v.zone
                 and rec.presence is Presence.active
-                and overlap_of_smaller(rec.box, v.box) >= self.duplicate_overlap
+                and overlap_of_smaller(item.box, v.box) >= self.duplicate_overlap
             ):
                 return item
         return None
@@ -183,7 +187,7 @@ class IncidentManager:
             object_classes=list(v.classes),
             repeat_of=self._repeat_of(v, alert_at),
         )
-        item = _Open(record=record, zone=zone, keys={v.key}, written_t=v.t)
+        item = _Open(record=record, zone=zone, box=v.box, keys={v.key}, written_t=v.t)
         self._open[record.id] = item
         return item
 
@@ -208,7 +212,11 @@ class IncidentManager:
             if rec.presence is Presence.active and gone_for > item.zone.max_gap_s:
                 item.ended_t = t
                 events.append(self._set_presence(item, Presence.ended, t))
-            elif rec.presence is Presence.ended and gone_for > item.zone.merge_window_s:
+            elif (
+                rec.presence is Presence.ended
+                and gone_for > item.zone.merge_window_s + item.zone.dwell
+            ):
+                # Kept until an object back within the merge window would have served its dwell.
                 del self._open[incident_id]
         return events
 

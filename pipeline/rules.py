@@ -14,7 +14,7 @@ from pipeline.dwell import Candidate, DwellResult, DwellTimers, ZoneObject
 from pipeline.geometry import Box, anchor_point, points_in_polygon, scale_polygon
 from pipeline.schedule import ScheduleCheck
 from pipeline.tracking import Track
-from pipeline.vending import Part, group_box, group_parts
+from pipeline.vending import Part, group_box, group_parts, is_stall
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,6 +61,7 @@ class ZoneRule:
         self.schedule = ScheduleCheck(zone.schedule, camera_timezone)
         self.timers = DwellTimers(zone.stationary_tolerance, zone.max_gap_s)
         self.clusters = zone.rule is RuleType.street_vending
+        self._people: set[str] = set()  # keys of tracked people, who join stalls but are none
         self.watched = set(zone.watched)
 
     def evaluate(
@@ -76,11 +77,10 @@ class ZoneRule:
             for tr in eligible
         ]
         result = self.timers.update(objects, t, snapshot)
-        people = {f"t{tr.id}" for tr in eligible if tr.category is Category.person}
+        self._people |= {f"t{tr.id}" for tr in eligible if tr.category is Category.person}
+        self._people &= set(self.timers.active)
         violations = (
-            self._cluster_violations(result, people, t)
-            if self.clusters
-            else self._violations(result, t)
+            self._cluster_violations(result, t) if self.clusters else self._violations(result, t)
         )
         return RuleOutput(violations, [c.key for c in result.dropped])
 
@@ -102,15 +102,21 @@ class ZoneRule:
             inside &= ~points_in_polygon(anchors, region)
         return [tr for tr, ok in zip(chosen, inside, strict=True) if ok]
 
-    def _cluster_violations(
-        self, result: DwellResult, people: set[str], t: float
-    ) -> list[Violation]:
-        parts = [Part(c, c.key in people) for c in result.seen]
+    def _cluster_violations(self, result: DwellResult, t: float) -> list[Violation]:
+        # Parts missed in this frame still belong to their stall while their timers live
+        # (detectors flicker on chairs and stools); something of the stall must be seen now.
+        seen = {c.key for c in result.seen}
+        alive = [c for c in self.timers.active.values() if c.key in seen or c.observations >= 2]
+        parts = [Part(c, c.key in self._people) for c in alive]
         out = []
         for group in group_parts(parts, self.tracking.vending_cluster_gap):
+            if not is_stall(group):
+                continue
             things = [p.candidate for p in group if not p.is_person]
             oldest = min(things, key=lambda c: c.first_seen_t)
-            if t - oldest.first_seen_t < self.zone.dwell - 1e-6:
+            if t - oldest.first_seen_t < self.zone.dwell - 1e-6 or not any(
+                c.key in seen for c in things
+            ):
                 continue
             out.append(
                 Violation(

@@ -15,6 +15,7 @@ from pipeline.dwell import Candidate
 from pipeline.geometry import Box, union_box
 
 PERSON_MIN_STAY_S = 5.0  # a person joins a stall once standing there this long
+SEATS = frozenset({"chair", "bench", "stool"})  # alone, street furniture; with more, a stall
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,6 +37,15 @@ def group_parts(parts: Sequence[Part], gap: float) -> list[list[Part]]:
                 group.append(person)
                 break
     return groups
+
+
+def is_stall(group: Sequence[Part]) -> bool:
+    """A lone seat with nobody at it is street furniture (a bench, a café chair), not a stall;
+    two parts, a seat with its vendor, or anything that is not a seat make one."""
+    things = [p for p in group if not p.is_person]
+    if len(things) > 1 or len(things) < len(group):
+        return True
+    return bool(things) and things[0].candidate.classes[0] not in SEATS
 
 
 def group_box(group: Sequence[Part]) -> Box:
