@@ -112,7 +112,14 @@ class VideoSource:
                 raise InputError(f"cannot read video {path}: {exc.strerror}") from None
             capture = cv2.VideoCapture(str(path), cv2.CAP_FFMPEG)
         else:
-            params = [cv2.CAP_PROP_OPEN_TIMEOUT_MSEC, int(timeout_s * 1000)]
+            # A stream that stays connected but sends nothing must not block the reader for
+            # ever: the read timeout ends it, and the camera reconnects with back-off.
+            params = [
+                cv2.CAP_PROP_OPEN_TIMEOUT_MSEC,
+                int(timeout_s * 1000),
+                cv2.CAP_PROP_READ_TIMEOUT_MSEC,
+                int(timeout_s * 1000),
+            ]
             capture = cv2.VideoCapture(
                 spec, cv2.CAP_ANY if isinstance(spec, int) else cv2.CAP_FFMPEG, params
             )
