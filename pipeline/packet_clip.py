@@ -29,7 +29,11 @@ def frames_from_packets(
         decoder.extradata = codec.extradata
     gate = RateGate(fps)
     start_t = items[first_key][0]
+    # Decoded frames carry the stream's own timestamps (an RTSP camera's start anywhere);
+    # map them back to our stream time through the packets they came from.
+    times = {p.pts: t for t, p in items if p.pts is not None}
     out: list[tuple[float, bytes]] = []
+    t = start_t
     for _, packet in items[first_key:]:
         pkt = av.Packet(packet.data)
         pkt.pts, pkt.dts = packet.pts, packet.dts
@@ -39,7 +43,7 @@ def frames_from_packets(
         except av.FFmpegError:
             continue  # a damaged packet costs one picture, not the clip
         for frame in frames:
-            t = float(frame.pts * codec.time_base) if frame.pts is not None else start_t
+            t = times.get(frame.pts, t) if frame.pts is not None else t
             if t >= from_t - 1e-3 and gate.due(t - start_t):
                 ok, buf = cv2.imencode(
                     ".jpg",

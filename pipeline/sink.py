@@ -69,15 +69,30 @@ class IncidentSink:
         self.store = store
         self.listeners = list(listeners)
         self.stats = SinkStats()
+        # Alerts (pictures + row) and clips go through separate queues and threads: a clip
+        # takes a second or more to encode, and no alert may wait behind one.
         self._queue: queue.Queue[Any] = queue.Queue(maxsize=max_queue)
-        self._thread = threading.Thread(target=self._work, name="evidence-writer", daemon=True)
-        self._thread.start()
+        self._clips: queue.Queue[Any] = queue.Queue(maxsize=max_queue)
+        self._settled: dict[str, threading.Event] = {}  # set once an incident's row is decided
+        self._lock = threading.Lock()
+        self._threads = [
+            threading.Thread(
+                target=self._work, args=(self._queue,), name="alert-writer", daemon=True
+            ),
+            threading.Thread(
+                target=self._work, args=(self._clips,), name="clip-writer", daemon=True
+            ),
+        ]
+        for thread in self._threads:
+            thread.start()
 
     def opened(self, record: IncidentRecord, pictures: AlertPictures) -> None:
+        with self._lock:
+            self._settled[record.id] = threading.Event()
         self._queue.put((self._write_opened, (record, pictures)))
 
     def clip(self, incident_id: str, frames: list[ClipFrame], fps: float) -> None:
-        self._queue.put((self._write_clip, (incident_id, frames, fps)))
+        self._clips.put((self._write_clip, (incident_id, frames, fps)))
 
     def packet_clip(
         self,
@@ -88,33 +103,38 @@ class IncidentSink:
         from_t: float,
     ) -> None:
         """A clip still in the stream's compressed packets; decoded here, off the analysis path."""
-        self._queue.put((self._write_packet_clip, (incident_id, codec, items, fps, from_t)))
+        self._clips.put((self._write_packet_clip, (incident_id, codec, items, fps, from_t)))
 
     def presence(self, change: PresenceChanged) -> None:
         self._queue.put((self._write_presence, (change,)))
 
     def close(self) -> None:
-        """Finish everything queued, then stop the writer thread."""
+        """Finish everything queued (alerts first, then clips), then stop the writers."""
         self._queue.put(_STOP)
-        self._thread.join()
+        self._threads[0].join()
+        self._clips.put(_STOP)
+        self._threads[1].join()
 
     @property
     def backlog(self) -> int:
-        return self._queue.qsize()
+        return self._queue.qsize() + self._clips.qsize()
 
-    def _work(self) -> None:
+    def _work(self, jobs: queue.Queue[Any]) -> None:
         while True:
-            job = self._queue.get()
+            job = jobs.get()
             if job is _STOP:
                 return
             func, args = job
             started = time.perf_counter()
+            failed = False
             try:
                 func(*args)
             except Exception:  # one bad job must not stop the evidence of every other incident
-                self.stats.failures += 1
+                failed = True
                 log.exception("evidence job %s failed", func.__name__)
-            self.stats.seconds += time.perf_counter() - started
+            with self._lock:
+                self.stats.failures += failed
+                self.stats.seconds += time.perf_counter() - started
 
     def _write_opened(self, record: IncidentRecord, pictures: AlertPictures) -> None:
         try:
@@ -145,14 +165,33 @@ class IncidentSink:
             crash_point("after_row")
         except Exception:
             remove_incident_files(self.writer.root, record.id)
+            self._settle(record.id)
             raise
-        self.stats.incidents_written += 1
-        self.stats.stored_ids.add(record.id)
+        with self._lock:
+            self.stats.incidents_written += 1
+            self.stats.stored_ids.add(record.id)
+        self._settle(record.id)
         for listener in self.listeners:
             listener(record)
 
+    def _settle(self, incident_id: str) -> None:
+        """The row is committed (or given up): clips waiting for it may go ahead."""
+        with self._lock:
+            event = self._settled.get(incident_id)
+        if event is not None:
+            event.set()
+
+    def _await_row(self, incident_id: str) -> bool:
+        with self._lock:
+            event = self._settled.get(incident_id)
+        if event is not None:
+            event.wait(timeout=300)
+            with self._lock:
+                self._settled.pop(incident_id, None)
+        return incident_id in self.stats.stored_ids
+
     def _write_clip(self, incident_id: str, frames: list[ClipFrame], fps: float) -> None:
-        if incident_id not in self.stats.stored_ids:
+        if not self._await_row(incident_id):
             log.warning("no clip for incident %s: its row was never stored", incident_id)
             return
         clip = self.writer.write_clip(incident_id, frames, fps)

@@ -7,7 +7,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import replace
 
-from pipeline.packet_source import DecodedFrame, PacketSource, SourceItem
+from pipeline.packet_source import DecodedFrame, PacketSource, SourceItem, SourcePacket
 
 
 class PacedLoop(PacketSource):
@@ -33,9 +33,16 @@ class PacedLoop(PacketSource):
                 last = item.packet.t
                 self._pace(t)
                 frames = [DecodedFrame(offset + f.t, f.frame) for f in item.frames]
-                yield SourceItem(replace(item.packet, t=t), frames)
+                yield SourceItem(self._shifted(item.packet, t, offset), frames)
             offset += last + 1.0 / self.info.fps
             self._reopen()
+
+    def _shifted(self, packet: SourcePacket, t: float, offset: float) -> SourcePacket:
+        # Timestamps run on across loops, as they would on a camera that never stops.
+        ticks = round(offset / self.codec.time_base)
+        pts = None if packet.pts is None else packet.pts + ticks
+        dts = None if packet.dts is None else packet.dts + ticks
+        return replace(packet, t=t, pts=pts, dts=dts)
 
     def _pace(self, t: float) -> None:
         wait = self.origin + t - time.monotonic()
