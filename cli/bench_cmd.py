@@ -108,12 +108,17 @@ def _density(args: argparse.Namespace, video: Path) -> dict[str, Any]:
         best, trials = find_density(
             attempt, start=4, limit=64, report=lambda t: print(f"  {t.as_dict()}", flush=True)
         )
-        confirm = run_trial(best, 300.0, video, detector) if best else None
-        out: dict[str, Any] = {"cameras": best, "trials": [t.as_dict() for t in trials]}
-        if confirm:
-            out["confirmation_300s"] = confirm.as_dict()
-            if not confirm.sustained:
-                out["cameras"] = 0
+        out: dict[str, Any] = {"cameras": 0, "trials": [t.as_dict() for t in trials]}
+        # "Sustained" means five minutes without growing lag: confirm, stepping down once.
+        for n in (best, best - 1):
+            if n < 1:
+                break
+            confirm = run_trial(n, 300.0, video, detector)
+            print(f"  confirmation: {confirm.as_dict()}", flush=True)
+            out.setdefault("confirmations_300s", []).append(confirm.as_dict())
+            if confirm.sustained:
+                out["cameras"] = n
+                break
         return out
     finally:
         detector.close()

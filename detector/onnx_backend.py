@@ -5,6 +5,7 @@ from __future__ import annotations
 import ast
 import json
 import logging
+import threading
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -154,6 +155,7 @@ class OnnxDetector(Detector):
 
     def __init__(self, config: DetectorConfig) -> None:
         self._config = config
+        self._buffers = threading.local()
         self._path = model_path(config.model)
         self._session: Any = _open_session(self._path, config.threads)
         model_input = self._session.get_inputs()[0]
@@ -222,7 +224,9 @@ class OnnxDetector(Detector):
     def _detect_chunk(self, frames: Sequence[Frame]) -> list[Detections]:
         # A fixed-batch model needs every slot filled; the padded slots are discarded.
         slots = self._batch if self._fixed_batch else len(frames)
-        batch, boxes = letterbox_batch([f.image for f in frames], self._input_hw, slots)
+        buffer = getattr(self._buffers, "batch", None)
+        batch, boxes = letterbox_batch([f.image for f in frames], self._input_hw, slots, buffer)
+        self._buffers.batch = batch  # one buffer per calling thread, reused next call
         output = self._run(batch)[: len(frames)]
         config = self._config
         raw = decode(output, self._layout, config.confidence, config.iou, config.max_detections)

@@ -41,7 +41,7 @@ def performance_markdown(results: dict[str, Any], command: str) -> str:
         "analysis lag s | min detections/s | CPU % per camera | RSS MB per camera |",
         "|---|---|---|---|---|---|---|",
     ]
-    trials = list(d.get("trials", []))
+    trials = list(d.get("trials", [])) + list(d.get("confirmations_300s", []))
     if "confirmation_300s" in d:
         trials.append(d["confirmation_300s"])
     for t in trials:
