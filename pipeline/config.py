@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from detector.config import DetectorConfig
+from pipeline.config_enforcement import IntegrationsConfig, RectificationConfig, RetentionConfig
 
 
 class Category(StrEnum):
@@ -254,6 +255,9 @@ class AppConfig(_Strict):
     detector: DetectorConfig = Field(default_factory=DetectorConfig)
     evidence: EvidenceConfig = Field(default_factory=EvidenceConfig)
     tracking: TrackingConfig = Field(default_factory=TrackingConfig)
+    rectification: RectificationConfig = Field(default_factory=RectificationConfig)
+    integrations: IntegrationsConfig = Field(default_factory=IntegrationsConfig)
+    retention: RetentionConfig = Field(default_factory=RetentionConfig)
 
     @model_validator(mode="after")
     def _unique_camera_names(self) -> AppConfig:

@@ -23,6 +23,7 @@ from sqlalchemy import (
     String,
     TypeDecorator,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -111,6 +112,15 @@ class IncidentRow(Base):
     dispatched_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     acknowledged_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # Rectification, reported incidents and retention (migration 0003).
+    source: Mapped[str] = mapped_column(String(16), default="camera", server_default="camera")
+    legal_hold: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    verify_started_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    rectified_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    reopened_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    evidence_pruned_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    reported_by: Mapped[str | None] = mapped_column(String(80), nullable=True)
+    place: Mapped[str | None] = mapped_column(String(500), nullable=True)
 
     evidence: Mapped[list[EvidenceRow]] = relationship(
         back_populates="incident",
@@ -259,3 +269,48 @@ class ZoneRow(Base):
     # Keeps the YAML order (rules are evaluated and shown in this order).
     position: Mapped[int] = mapped_column(Integer, default=0)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utc_now)
+
+
+# --- Enforcement workflow (migration 0003) ---
+
+
+class SpotSuppressionRow(Base):
+    """A spot hidden from the review queue (street furniture, a permitted stall).
+
+    Lifting it (`lifted_at`) makes its incidents visible again; rows are never deleted, so
+    who suppressed what, and when, stays on record.
+    """
+
+    __tablename__ = "spot_suppressions"
+    __table_args__ = (Index("ix_spot_suppressions_camera_zone", "camera", "zone"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    camera: Mapped[str] = mapped_column(String(128))
+    zone: Mapped[str] = mapped_column(String(128))
+    x1: Mapped[float] = mapped_column(Float)
+    y1: Mapped[float] = mapped_column(Float)
+    x2: Mapped[float] = mapped_column(Float)
+    y2: Mapped[float] = mapped_column(Float)
+    reason: Mapped[str] = mapped_column(String(200))
+    created_by: Mapped[str] = mapped_column(String(80))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utc_now)
+    lifted_by: Mapped[str | None] = mapped_column(String(80), nullable=True)
+    lifted_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class WebhookDeliveryRow(Base):
+    """One event to POST to one webhook URL: pending, delivered, or dead (a dead letter)."""
+
+    __tablename__ = "webhook_deliveries"
+    __table_args__ = (Index("ix_webhook_deliveries_status", "status"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    url: Mapped[str] = mapped_column(String(1000))
+    event: Mapped[str] = mapped_column(String(64))
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+    status: Mapped[str] = mapped_column(String(16))
+    attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    last_error: Mapped[str | None] = mapped_column(String(1000), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utc_now)
+    next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
