@@ -2,19 +2,25 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from sqlalchemy.orm import Session
 
 from api.schemas import AuditPublic, EvidencePublic, IncidentDetail, IncidentPublic
 from pipeline.store import audit
 from pipeline.store.incident_query import repeat_counts
-from pipeline.store.tables import IncidentRow
+from pipeline.store.priority import priority, state_since
+from pipeline.store.suppression import suppressed_ids
+from pipeline.store.tables import IncidentRow, utc_now
 
 
 def evidence_url(incident_id: str, kind: str) -> str:
     return f"/api/evidence/{incident_id}/{kind}"
 
 
-def incident_public(row: IncidentRow, repeat_count: int) -> IncidentPublic:
+def incident_public(
+    row: IncidentRow, repeat_count: int, now: datetime, suppressed: bool = False
+) -> IncidentPublic:
     return IncidentPublic(
         id=row.id,
         camera=row.camera,
@@ -44,12 +50,19 @@ def incident_public(row: IncidentRow, repeat_count: int) -> IncidentPublic:
             )
             for e in row.evidence
         ],
+        source=row.source,
+        place=row.place,
+        priority=priority(row.severity, repeat_count, row.alert_at, now),
+        state_since=state_since(row),
+        suppressed=suppressed,
     )
 
 
 def incidents_public(session: Session, rows: list[IncidentRow]) -> list[IncidentPublic]:
     counts = repeat_counts(session, [r.id for r in rows])
-    return [incident_public(r, counts.get(r.id, 0)) for r in rows]
+    hidden = suppressed_ids(session, rows)
+    now = utc_now()
+    return [incident_public(r, counts.get(r.id, 0), now, r.id in hidden) for r in rows]
 
 
 def incident_detail(session: Session, row: IncidentRow) -> IncidentDetail:
@@ -63,5 +76,7 @@ def incident_detail(session: Session, row: IncidentRow) -> IncidentDetail:
         review_reason=row.review_reason,
         review_note=row.review_note,
         resolution_note=row.resolution_note,
+        legal_hold=row.legal_hold,
+        evidence_pruned_at=row.evidence_pruned_at,
         audit=entries,
     )

@@ -43,15 +43,29 @@ def make_incident_listener(runtime: Runtime) -> Callable[[IncidentRecord], None]
     """An IncidentSink listener that publishes each stored incident as `incident.opened`."""
 
     def on_stored(record: IncidentRecord) -> None:
-        # Runs on the sink's writer thread, right after the row was committed.
-        with Session(runtime.engine) as session:
-            row = session.get(IncidentRow, record.id)
-            if row is None:
-                logger.warning("incident %s was announced but is not stored", record.id)
-                return
-            publish_incident(runtime, session, row, OPENED)
+        _publish_stored(runtime, record.id, OPENED)
 
     return on_stored
+
+
+def make_update_listener(runtime: Runtime) -> Callable[[str], None]:
+    """An IncidentSink listener that publishes `incident.updated` when the camera changed an
+    incident's status (rectified, reopened)."""
+
+    def on_updated(incident_id: str) -> None:
+        _publish_stored(runtime, incident_id, UPDATED)
+
+    return on_updated
+
+
+def _publish_stored(runtime: Runtime, incident_id: str, kind: str) -> None:
+    # Runs on the sink's writer thread, right after the row was committed.
+    with Session(runtime.engine) as session:
+        row = session.get(IncidentRow, incident_id)
+        if row is None:
+            logger.warning("incident %s was announced but is not stored", incident_id)
+            return
+        publish_incident(runtime, session, row, kind)
 
 
 def event_visible(event: dict[str, Any], scope: TeamScope | None) -> bool:

@@ -130,6 +130,11 @@ class IncidentPublic(BaseModel):
     repeat_count: int = Field(description="earlier incidents in its repeat chain (0: first)")
     team: str | None
     evidence: list[EvidencePublic]
+    source: str = Field(default="camera", description="camera, or reported (entered by hand)")
+    place: str | None = Field(default=None, description="where, for reported incidents")
+    priority: int = Field(default=0, description="severity, repeats and age; higher first")
+    state_since: datetime | None = Field(default=None, description="entered its status at")
+    suppressed: bool = Field(default=False, description="in a spot hidden from review")
 
 
 class AuditPublic(BaseModel):
@@ -143,6 +148,10 @@ class IncidentDetail(IncidentPublic):
     review_reason: str | None = None
     review_note: str | None = None
     resolution_note: str | None = None
+    legal_hold: bool = Field(default=False, description="retention never deletes its evidence")
+    evidence_pruned_at: datetime | None = Field(
+        default=None, description="when retention deleted its evidence files"
+    )
     audit: list[AuditPublic]
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 import threading
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import numpy as np
@@ -21,8 +21,10 @@ from pipeline.config import AppConfig, CameraConfig, ZoneConfig
 from pipeline.incidents import IncidentManager, IncidentOpened, PresenceChanged
 from pipeline.long_timers import LONG_RULES, LongTimers
 from pipeline.packet_source import CodecInfo, SourcePacket
+from pipeline.rectification import RectificationWatcher
 from pipeline.rules import RuleOutput, ZoneRule
 from pipeline.sink import AlertPictures, IncidentSink
+from pipeline.store.rectification_store import RectificationStore
 from pipeline.store.repository import IncidentStore
 from pipeline.timing import StageTimes
 from pipeline.tracking import ObjectTracker
@@ -70,7 +72,11 @@ class CameraAnalyzer:
         self._lock = threading.Lock()
         self.rules = [self._make_rule(z) for z in camera.zones]
         self.incidents = IncidentManager(
-            camera, wall_origin, store, duplicate_overlap=app.tracking.duplicate_overlap
+            camera,
+            wall_origin,
+            store,
+            duplicate_overlap=app.tracking.duplicate_overlap,
+            recurrence_window=timedelta(days=app.rectification.anti_recurrence_days),
         )
         # Clips come from JPEG frames (OpenCV readers) or the stream's own packets (PyAV).
         self.packet_codec = packet_codec
@@ -86,6 +92,16 @@ class CameraAnalyzer:
         )
         if self.long_timers:
             self.long_timers.restore()
+        self.rectification = (
+            RectificationWatcher(
+                camera.name,
+                RectificationStore(store.engine),
+                app.rectification,
+                lambda: self.rules,
+            )
+            if store
+            else None
+        )
 
     def replace_zones(self, zones: list[ZoneConfig]) -> None:
         """Apply edited zones while running: unchanged zones keep their timers, changed or new
@@ -148,6 +164,9 @@ class CameraAnalyzer:
                 self._opened(event, sampled)
             else:
                 self.sink.presence(event)
+        if self.rectification:
+            for outcome in self.rectification.observe(tracks, frame.t, moment, sampled.jpeg):
+                self.sink.rectification(outcome)
         if self.long_timers:
             self.long_timers.save(frame.t)
 

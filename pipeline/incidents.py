@@ -21,7 +21,13 @@ PRESENCE_WRITE_EVERY_S = 30.0
 
 class EarlierIncidents(Protocol):
     def find_earlier_at_spot(
-        self, camera: str, zone: str, box: Box, before: datetime, min_iou: float = 0.5
+        self,
+        camera: str,
+        zone: str,
+        box: Box,
+        before: datetime,
+        min_iou: float = 0.5,
+        rectified_since: datetime | None = None,
     ) -> IncidentRecord | None: ...
 
 
@@ -67,12 +73,14 @@ class IncidentManager:
         earlier: EarlierIncidents | None = None,
         duplicate_overlap: float = 0.7,
         new_id: Callable[[], str] = lambda: uuid.uuid4().hex,
+        recurrence_window: timedelta = timedelta(days=7),
     ) -> None:
         self.camera = camera
         self.wall_origin = wall_origin
         self.earlier = earlier
         self.duplicate_overlap = duplicate_overlap
         self.new_id = new_id
+        self.recurrence_window = recurrence_window
         self.zones = {z.name: z for z in camera.zones}
         self.tz = ZoneInfo(camera.timezone)
         self._open: dict[str, _Open] = {}
@@ -193,13 +201,18 @@ class IncidentManager:
 
     def _repeat_of(self, v: Violation, alert_at: datetime) -> str | None:
         # A repeat is the same spot on an earlier day (local to the camera), not the same car
-        # coming back after lunch.
+        # coming back after lunch; or any return within the anti-recurrence window after the
+        # camera saw the spot rectified.
         if self.earlier is None:
             return None
         local = alert_at.astimezone(self.tz)
         day_start = local.replace(hour=0, minute=0, second=0, microsecond=0)
         earlier = self.earlier.find_earlier_at_spot(
-            self.camera.name, v.zone, v.box, before=day_start
+            self.camera.name,
+            v.zone,
+            v.box,
+            before=day_start,
+            rectified_since=alert_at - self.recurrence_window,
         )
         return earlier.id if earlier else None
 

@@ -20,6 +20,8 @@ class EvidenceKind(StrEnum):
     alert_clean = "alert_clean"  # the same frame untouched
     clip = "clip"  # pre_s before to post_s after the alert
     resolution_photo = "resolution_photo"  # uploaded by the patrol when resolving
+    after = "after"  # the spot seen clear by the camera once the incident was rectified
+    report_photo = "report_photo"  # attached to an incident entered by hand
 
 
 @dataclass(frozen=True, slots=True)

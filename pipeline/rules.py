@@ -71,7 +71,7 @@ class ZoneRule:
             # Outside its window the rule sees nothing; timers start afresh when it opens.
             ended = [c.key for c in self.timers.clear()]
             return RuleOutput([], ended)
-        eligible = self._eligible(tracks)
+        eligible = self.eligible(tracks)
         objects = [
             ZoneObject(f"t{tr.id}", tr.box, (tr.class_name,), tr.confidence, tr.born_t)
             for tr in eligible
@@ -84,7 +84,8 @@ class ZoneRule:
         )
         return RuleOutput(violations, [c.key for c in result.dropped])
 
-    def _eligible(self, tracks: list[Track]) -> list[Track]:
+    def eligible(self, tracks: list[Track]) -> list[Track]:
+        """Tracks this zone watches: category, confidence, size, anchor inside, not ignored."""
         zone = self.zone
         min_side = zone.min_box_size * self.frame_height
         chosen = [

@@ -22,11 +22,15 @@ from pipeline.incidents import PresenceChanged
 from pipeline.packet_clip import frames_from_packets
 from pipeline.packet_source import CodecInfo, SourcePacket
 from pipeline.records import EvidenceKind, IncidentRecord
+from pipeline.rectification import RectificationOutcome
+from pipeline.store.rectification_store import RectificationStore
 from pipeline.store.repository import IncidentStore
 
 log = logging.getLogger(__name__)
 
 AlertListener = Callable[[IncidentRecord], None]
+# Told the id of an incident whose status the camera changed (rectified, reopened).
+UpdateListener = Callable[[str], None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,10 +68,13 @@ class IncidentSink:
         store: IncidentStore,
         listeners: Sequence[AlertListener] = (),
         max_queue: int = 64,
+        update_listeners: Sequence[UpdateListener] = (),
     ) -> None:
         self.writer = writer
         self.store = store
+        self.rectifications = RectificationStore(store.engine)
         self.listeners = list(listeners)
+        self.update_listeners = list(update_listeners)
         self.stats = SinkStats()
         # Alerts (pictures + row) and clips go through separate queues and threads: a clip
         # takes a second or more to encode, and no alert may wait behind one.
@@ -107,6 +114,9 @@ class IncidentSink:
 
     def presence(self, change: PresenceChanged) -> None:
         self._queue.put((self._write_presence, (change,)))
+
+    def rectification(self, outcome: RectificationOutcome) -> None:
+        self._queue.put((self._write_rectification, (outcome,)))
 
     def close(self) -> None:
         """Finish everything queued (alerts first, then clips), then stop the writers."""
@@ -223,3 +233,19 @@ class IncidentSink:
             presence=change.presence,
             box=change.box,
         )
+
+    def _write_rectification(self, outcome: RectificationOutcome) -> None:
+        after = None
+        if outcome.after_jpeg is not None:
+            after = self.writer.write_image(
+                outcome.incident_id, EvidenceKind.after, jpeg=outcome.after_jpeg
+            )
+        stored = False
+        try:
+            stored = self.rectifications.conclude(outcome, after)
+        finally:
+            if after is not None and not stored:  # no row points at it: leave no stray file
+                (self.writer.root / after.path).unlink(missing_ok=True)
+        if stored:
+            for listener in self.update_listeners:
+                listener(outcome.incident_id)

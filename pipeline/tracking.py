@@ -68,13 +68,14 @@ class ObjectTracker:
             if id(det) not in matched_ids or obj.id is None:
                 continue
             born = self._born.setdefault(obj.id, t)
-            x1, y1 = det.points[0]
-            x2, y2 = det.points[1]
+            points = np.asarray(det.points, dtype=np.float64)
+            x1, y1 = points[0]
+            x2, y2 = points[1]
             tracks.append(
                 Track(
                     id=int(obj.id),
                     box=(float(x1), float(y1), float(x2), float(y2)),
-                    category=Category(det.label),
+                    category=Category(str(det.label)),
                     class_name=str(det.data["class_name"]),
                     confidence=float(det.data["confidence"]),
                     born_t=born,

@@ -61,6 +61,10 @@ def list_incidents(
     until: datetime | None = None,
     cursor: str | None = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    source: Annotated[str | None, Query(pattern="^(camera|reported)$")] = None,
+    suppressed: Annotated[
+        bool | None, Query(description="false hides spots suppressed from review")
+    ] = None,
 ) -> IncidentPage:
     flt = IncidentFilter(
         status=status_,
@@ -72,6 +76,8 @@ def list_incidents(
         since=_aware(since, "since"),
         until=_aware(until, "until"),
         scope=scope,
+        source=source,
+        suppressed=suppressed,
     )
     after = decode_cursor(cursor) if cursor else None
     rows, next_cursor = page(db, flt, limit, after)

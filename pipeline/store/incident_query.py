@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import Select, and_, false, or_, select
 from sqlalchemy.orm import Session
 
+from pipeline.store.suppression import suppressed_clause
 from pipeline.store.tables import IncidentRow
 from pipeline.store.workflow import HANDED_TO_TEAM
 
@@ -34,6 +35,8 @@ class IncidentFilter:
     since: datetime | None = None
     until: datetime | None = None
     scope: TeamScope | None = None
+    source: str | None = None  # camera | reported
+    suppressed: bool | None = None  # None: both; False: hide suppressed spots (review queue)
 
 
 Cursor = tuple[datetime, str]  # (alert_at, id) of the last item of the previous page
@@ -47,6 +50,7 @@ def apply_filter(query: Select[Any], f: IncidentFilter) -> Select[Any]:
         IncidentRow.zone: f.zone,
         IncidentRow.type: f.type,
         IncidentRow.team: f.team,
+        IncidentRow.source: f.source,
     }
     for column, value in simple.items():
         if value is not None:
@@ -57,6 +61,9 @@ def apply_filter(query: Select[Any], f: IncidentFilter) -> Select[Any]:
         query = query.where(IncidentRow.alert_at < f.until)
     if f.scope is not None:
         query = query.where(_scope_clause(f.scope))
+    if f.suppressed is not None:
+        clause = suppressed_clause()
+        query = query.where(clause if f.suppressed else ~clause)
     return query
 
 

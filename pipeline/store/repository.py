@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import ColumnElement, delete, func, or_, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import sessionmaker
 
@@ -38,6 +38,10 @@ class IncidentStore:
         self._engine = engine
         self._sessions = sessionmaker(engine, expire_on_commit=False)
 
+    @property
+    def engine(self) -> Engine:
+        return self._engine
+
     def add_incident(self, record: IncidentRecord) -> None:
         """Insert an incident and all of its evidence rows in one transaction."""
         with self._sessions.begin() as session:
@@ -50,7 +54,7 @@ class IncidentStore:
             row = session.get(IncidentRow, incident_id)
             if row is None:
                 raise IncidentNotFoundError(incident_id)
-            row.evidence.extend(_evidence_row(f) for f in files)
+            row.evidence.extend(evidence_row(f) for f in files)
 
     def update_presence(
         self,
@@ -86,19 +90,25 @@ class IncidentStore:
             return [_incident_record(row) for row in session.scalars(query)]
 
     def find_earlier_at_spot(
-        self, camera: str, zone: str, box: Box, before: datetime, min_iou: float = 0.5
+        self,
+        camera: str,
+        zone: str,
+        box: Box,
+        before: datetime,
+        min_iou: float = 0.5,
+        rectified_since: datetime | None = None,
     ) -> IncidentRecord | None:
-        """The latest incident alerted before `before` at about the same spot, if any.
+        """The latest incident at about the same spot alerted before `before`, or (when
+        `rectified_since` is given) rectified since then, if any.
 
         "Same spot" means same camera and zone and a box IoU of at least `min_iou`.
         """
+        earlier: ColumnElement[bool] = IncidentRow.alert_at < before
+        if rectified_since is not None:
+            earlier = or_(earlier, IncidentRow.rectified_at >= rectified_since)
         query = (
             select(IncidentRow.id, IncidentRow.x1, IncidentRow.y1, IncidentRow.x2, IncidentRow.y2)
-            .where(
-                IncidentRow.camera == camera,
-                IncidentRow.zone == zone,
-                IncidentRow.alert_at < before,
-            )
+            .where(IncidentRow.camera == camera, IncidentRow.zone == zone, earlier)
             .order_by(IncidentRow.alert_at.desc(), IncidentRow.id.desc())
         )
         if min_iou > 0:
@@ -166,7 +176,7 @@ def box_iou(a: Box, b: Box) -> float:
     return inter / union if union > 0 else 0.0
 
 
-def _evidence_row(file: EvidenceFile) -> EvidenceRow:
+def evidence_row(file: EvidenceFile) -> EvidenceRow:
     return EvidenceRow(
         kind=EvidenceKind(file.kind).value,
         path=file.path,
@@ -209,7 +219,7 @@ def _incident_row(record: IncidentRecord) -> IncidentRow:
         presence=Presence(record.presence).value,
         status=record.status,
         repeat_of=record.repeat_of,
-        evidence=[_evidence_row(f) for f in record.evidence],
+        evidence=[evidence_row(f) for f in record.evidence],
     )
 
 

@@ -23,9 +23,32 @@ let items = [];
 let openResolve = null; // id of the card whose resolve form is open
 
 function priority(a, b) {
+  // The server's priority weighs severity, repeats and age (pipeline/store/priority.py).
+  const score = (b.priority || 0) - (a.priority || 0);
+  if (score) return score;
   const rank = (SEVERITY_RANK[b.severity] || 0) - (SEVERITY_RANK[a.severity] || 0);
   if (rank) return rank;
   return new Date(a.alert_at).getTime() - new Date(b.alert_at).getTime(); // older first
+}
+
+async function submitReport(event) {
+  event.preventDefault();
+  const form = $("#report-form");
+  const body = new FormData(form);
+  const photo = $("#report-photo").files[0];
+  if (!photo) body.delete("photo");
+  else if (photo.size > MAX_PHOTO) {
+    toast(t("patrol.photoTooBig"), "error");
+    return;
+  }
+  try {
+    await request("POST", "/api/incidents/report", body);
+    form.reset();
+    $("#report-box").open = false;
+    toast(t("report.sent"), "ok", 3000);
+  } catch (err) {
+    toast(err.message || t("error.network"), "error");
+  }
 }
 
 async function load() {
@@ -237,6 +260,7 @@ async function main() {
   const user = await startPage("patrol");
   await setupTeamPicker(user);
   $("#refresh").addEventListener("click", () => load().catch((err) => toast(err.message, "error")));
+  $("#report-form").addEventListener("submit", submitReport);
   onLanguageChange(render);
   await load().catch(() => render());
   connectLive(onLive);

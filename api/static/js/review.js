@@ -63,6 +63,9 @@ async function loadQueue(more = false) {
   const page = await api.get(
     withQuery("/api/incidents", {
       status: state.tab,
+      // Spots suppressed as street furniture or permitted stalls stay out of the review
+      // queue unless asked for; they are still stored and counted.
+      suppressed: state.tab === "new" && !$("#show-suppressed").checked ? "false" : null,
       limit: PAGE_SIZE,
       cursor: more ? state.cursor : null,
     }),
@@ -190,6 +193,8 @@ function renderDetail() {
     d.repeat_count
       ? el("span", { class: "chip repeat", text: t("common.repeatCount", { n: d.repeat_count }) })
       : null,
+    d.suppressed ? el("span", { class: "chip suppressed", text: t("review.suppressedChip") }) : null,
+    d.source === "reported" ? el("span", { class: "chip reported", text: t("review.reportedChip") }) : null,
     ].filter(Boolean),
   );
 
@@ -211,6 +216,9 @@ function renderDetail() {
     evidenceUrl(d, "alert_annotated") || evidenceUrl(d, "alert_clean"),
     t("evidence.alert_annotated"),
   );
+  const after = evidenceUrl(d, "after");
+  $("#d-after-figure").hidden = !after;
+  if (after) setPicture($("#d-after"), after, t("evidence.after"));
 
   // Facts.
   const facts = clear($("#d-facts"));
@@ -316,8 +324,10 @@ function renderActions() {
   $("#btn-next").disabled = state.busy;
   if (!isNew) hideForm("#dismiss-form");
 
+  $("#btn-suppress").hidden = d.suppressed || d.source === "reported" || !["new", "dismissed"].includes(d.status);
+  if ($("#btn-suppress").hidden) hideForm("#suppress-form");
   const dispatch = $("#dispatch-form");
-  if (d.status !== "confirmed") hideForm("#dispatch-form");
+  if (d.status !== "confirmed" && d.status !== "reopened") hideForm("#dispatch-form");
   else dispatch.hidden = false;
   if (!dispatch.hidden) {
     const select = $("#dispatch-team");
@@ -428,6 +438,27 @@ function confirmSelected() {
   });
 }
 
+function submitSuppress() {
+  const reason = $("#suppress-reason").value.trim();
+  if (!reason || !state.selected) return;
+  const id = state.selected.id;
+  act("suppress-spot", { reason }, () => {
+    hideForm("#suppress-form");
+    $("#suppress-reason").value = "";
+    toast(t("review.suppressed"), "ok", 2500);
+    detailCache.delete(id);
+    if (state.tab === "new" && !$("#show-suppressed").checked) {
+      // Everything at that spot leaves the queue, not just this incident.
+      loadQueue().then(() => goNext(1)).catch(() => {});
+    } else {
+      fetchDetail(id, true).then((detail) => {
+        state.selected = detail;
+        renderDetail();
+      }).catch(() => {});
+    }
+  });
+}
+
 function openDismiss() {
   if (!state.selected || state.selected.status !== "new") return;
   const form = $("#dismiss-form");
@@ -528,6 +559,19 @@ function setupButtons() {
   $("#dispatch-form").addEventListener("submit", (event) => {
     event.preventDefault();
     submitDispatch();
+  });
+  $("#btn-suppress").addEventListener("click", () => {
+    $("#suppress-form").hidden = false;
+    $("#suppress-reason").focus();
+  });
+  $("#suppress-cancel").addEventListener("click", () => hideForm("#suppress-form"));
+  $("#suppress-form").addEventListener("submit", (event) => {
+    event.preventDefault();
+    submitSuppress();
+  });
+  $("#show-suppressed").addEventListener("change", async () => {
+    await loadQueue().catch(() => {});
+    markSelectedInQueue();
   });
   $("#queue-more").addEventListener("click", () => loadQueue(true).catch(() => {}));
   for (const tab of document.querySelectorAll(".tab")) {
