@@ -4,6 +4,7 @@ import { startPage } from "./app.js";
 import { $, clear, el } from "./dom.js";
 import { duration, number, typeLabel } from "./format.js";
 import { locale, onLanguageChange, t } from "./i18n.js";
+import { startKpis } from "./kpis.js";
 
 const SVG = "http://www.w3.org/2000/svg";
 let stats = null;
@@ -210,6 +211,7 @@ async function main() {
     clearTimeout(resizeTimer);
     resizeTimer = setTimeout(render, 150);
   });
+  startKpis();
   await load();
 }
 
