@@ -10,11 +10,16 @@ import time
 from pathlib import Path
 from typing import Any
 
-from cli.common import add_storage_args, detector_config, open_storage
+from api.events import make_incident_listener
+from api.runtime import Runtime
+from cli.common import Storage, add_storage_args, detector_config, open_storage
 from detector.base import create_detector
+from pipeline.alerts import AlertBus
+from pipeline.config import AppConfig
 from pipeline.config_load import load_config
+from pipeline.integrations import Integrations
 from pipeline.live import LiveCamera, Supervisor
-from pipeline.sink import IncidentSink
+from pipeline.sink import AlertListener, IncidentSink
 
 log = logging.getLogger(__name__)
 
@@ -32,11 +37,13 @@ def run(args: argparse.Namespace) -> int:
     app = load_config(args.config)
     detector = create_detector(detector_config(app.detector, args.model))
     storage = open_storage(args.data_dir)
-    sink = IncidentSink(storage.writer, storage.store)
+    integrations, listeners = _integrations(app, storage)
+    sink = IncidentSink(storage.writer, storage.store, listeners=listeners)
     cameras = [LiveCamera(app, cam, detector, sink, storage.store) for cam in app.cameras]
     supervisor = Supervisor(cameras)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    integrations.start()
     supervisor.start()
     print(f"watching {len(cameras)} cameras; {storage.describe()}; Ctrl-C stops")
     try:
@@ -48,12 +55,24 @@ def run(args: argparse.Namespace) -> int:
     started = time.monotonic()
     supervisor.stop()
     sink.close()
+    integrations.stop()
     detector.close()
     print(
         f"stopped cleanly in {time.monotonic() - started:.1f} s; "
         f"{sink.stats.incidents_written} incidents written"
     )
     return 1 if sink.stats.failures else 0
+
+
+def _integrations(app: AppConfig, storage: Storage) -> tuple[Integrations, list[AlertListener]]:
+    """MQTT and webhooks from the config, fed by the same incident listener as `serve`
+    (so the payloads match); only `incident.opened` happens without the API."""
+    bus = AlertBus()
+    integrations = Integrations(app.integrations, bus, storage.engine)
+    if not integrations.enabled:
+        return integrations, []
+    runtime = Runtime(storage.engine, storage.store, storage.evidence_dir, bus, config=app)
+    return integrations, [make_incident_listener(runtime)]
 
 
 def _log_status(supervisor: Supervisor) -> None:
