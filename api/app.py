@@ -24,10 +24,16 @@ from api.routers import (
     actions,
     auth,
     cameras,
+    enforcement,
     evidence,
+    export,
     health,
     incidents,
+    integrations,
+    kpis,
+    legal_hold,
     live,
+    reports,
     stats,
     users,
     zones,
@@ -41,7 +47,24 @@ from pipeline.config import ZoneConfig
 logger = logging.getLogger(__name__)
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
-ROUTERS = (health, auth, users, cameras, zones, incidents, actions, evidence, live, stats)
+ROUTERS = (
+    health,
+    auth,
+    users,
+    cameras,
+    zones,
+    incidents,
+    actions,
+    evidence,
+    live,
+    stats,
+    enforcement,
+    integrations,
+    kpis,
+    export,
+    reports,
+    legal_hold,
+)
 
 
 def create_app(settings: ApiSettings, runtime: Runtime) -> FastAPI:

@@ -47,9 +47,29 @@ ROUTE_ROLES: Final[dict[RouteKey, frozenset[str] | str]] = {
     ("POST", "/api/incidents/{incident_id}/dispatch"): REVIEWERS,
     ("POST", "/api/incidents/{incident_id}/acknowledge"): FIELD,
     ("POST", "/api/incidents/{incident_id}/resolve"): FIELD,
+    # Suppressed spots hide incidents from review only; reports come from staff and patrols.
+    ("POST", "/api/incidents/{incident_id}/suppress-spot"): REVIEWERS,
+    ("GET", "/api/suppressions"): STAFF,
+    ("GET", "/api/suppressions/candidates"): STAFF,
+    ("POST", "/api/suppressions/{suppression_id}/lift"): REVIEWERS,
+    ("POST", "/api/incidents/report"): ALL,
+    # Legal hold keeps evidence from retention; setting or lifting it is audited.
+    ("POST", "/api/incidents/{incident_id}/legal-hold"): MANAGERS,
     ("WS", "/api/live"): ALL,
     ("GET", "/api/live/sse"): ALL,
     ("GET", "/api/stats"): STAFF,
+    ("GET", "/api/kpis"): STAFF,
+    ("GET", "/api/ledger"): STAFF,
+    ("GET", "/api/export/incidents.csv"): STAFF,
+    ("GET", "/api/export/incidents.geojson"): STAFF,
+    ("GET", "/api/webhooks/dead-letters"): frozenset({"admin"}),
+    ("POST", "/api/webhooks/dead-letters/{delivery_id}/retry"): frozenset({"admin"}),
+    # Reports hold every picture of a month (internal) or are meant for publication
+    # (public): both are decisions for managers, whatever the variant.
+    ("GET", "/api/reports/monthly.pdf"): MANAGERS,
+    ("GET", "/api/reports/monthly.html"): MANAGERS,
+    ("GET", "/api/reports/weekly.pdf"): MANAGERS,
+    ("GET", "/api/reports/weekly.html"): MANAGERS,
 }
 
 

@@ -25,6 +25,8 @@ def build_parser() -> argparse.ArgumentParser:
         eval_cmd,
         model_cmd,
         process_cmd,
+        report_cmd,
+        retention_cmd,
         run_cmd,
         sample_cmd,
         serve_cmd,
@@ -52,6 +54,8 @@ def build_parser() -> argparse.ArgumentParser:
         serve_cmd,
         verify_cmd,
         model_cmd,
+        report_cmd,
+        retention_cmd,
     ):
         module.register(sub)
     return parser

@@ -9,7 +9,7 @@ from typing import Any
 
 from api.app import create_app
 from api.demo_users import ensure_demo_users
-from api.events import make_incident_listener
+from api.events import make_incident_listener, make_update_listener
 from api.runtime import Runtime
 from api.settings import ApiSettings
 from cli.common import add_storage_args, detector_config, open_storage
@@ -17,6 +17,7 @@ from detector.base import create_detector
 from pipeline.alerts import AlertBus
 from pipeline.config import AppConfig
 from pipeline.config_load import load_config
+from pipeline.integrations import Integrations
 from pipeline.live import LiveCamera, Supervisor
 from pipeline.sink import IncidentSink
 from pipeline.store.catalog import export_config, import_config
@@ -49,12 +50,23 @@ def build_runtime(args: argparse.Namespace) -> tuple[ApiSettings, Runtime]:
     )
     if not args.no_cameras:
         _add_cameras(runtime, app_config, args.model)
+    integrations = Integrations(app_config.integrations, runtime.bus, storage.engine)
+    if integrations.enabled:
+        # Subscribed to the bus already; started before the cameras, stopped after the
+        # sink has announced its last incident.
+        runtime.on_startup.insert(0, integrations.start)
+        runtime.on_shutdown.append(integrations.stop)
     return settings, runtime
 
 
 def _add_cameras(runtime: Runtime, app_config: AppConfig, model: Path | None) -> None:
     detector = create_detector(detector_config(app_config.detector, model))
-    sink = IncidentSink(runtime.writer, runtime.store, listeners=[make_incident_listener(runtime)])
+    sink = IncidentSink(
+        runtime.writer,
+        runtime.store,
+        listeners=[make_incident_listener(runtime)],
+        update_listeners=[make_update_listener(runtime)],
+    )
     cameras = [LiveCamera(app_config, c, detector, sink, runtime.store) for c in app_config.cameras]
     supervisor = Supervisor(cameras)
     runtime.cameras = {c.camera.name: c for c in cameras}

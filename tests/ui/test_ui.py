@@ -35,8 +35,12 @@ from playwright.sync_api import (  # noqa: E402
     expect,
     sync_playwright,
 )
+from sqlalchemy import select  # noqa: E402
+from sqlalchemy.orm import Session  # noqa: E402
 
 from pipeline.live import CameraState  # noqa: E402
+from pipeline.store import suppression  # noqa: E402
+from pipeline.store.tables import IncidentRow  # noqa: E402
 from tests.ui.world import PASSWORDS, World, build_world, jpeg, street_scene  # noqa: E402
 
 pytestmark = pytest.mark.slow
@@ -528,3 +532,91 @@ def test_static_files_use_no_external_resources() -> None:
             assert "https://" not in text, path
             assert "innerHTML" not in text, path
             assert " onclick=" not in text and " onload=" not in text, path
+
+
+def test_dashboard_shows_kpi_and_hot_spot_tables(
+    world: World, browser: Browser, contexts: list[BrowserContext]
+) -> None:
+    page, errors = open_page(browser, contexts)
+    sign_in(page, world, "supervisor")
+    expect(page.locator("#kpi-zone tfoot tr")).to_have_count(1)
+    # The page's period is in its export link; the tables must show what the API says for it.
+    href = page.get_attribute("#export-csv", "href") or ""
+    query = href.split("?", 1)[1]
+    assert "start=" in query and "end=" in query
+    teams = api_get(page, world, f"/api/kpis?{query}&by=team")["rows"]
+    expect(page.locator("#kpi-team tbody tr")).to_have_count(len(teams))
+    first = page.locator("#kpi-team tbody tr").first
+    expect(first.locator("th")).to_have_text(teams[0]["group"])
+    expect(first.locator("td.col-discovered")).to_have_text(str(teams[0]["discovered"]))
+    total = api_get(page, world, f"/api/kpis?{query}&by=all")["rows"][0]
+    expect(page.locator("#kpi-zone tfoot td.col-discovered")).to_have_text(str(total["discovered"]))
+    ledger = api_get(page, world, f"/api/ledger?{query}&min_violations=2&limit=20")
+    expect(page.locator("#ledger-table tr.spot-row")).to_have_count(len(ledger["spots"]))
+    month = page.get_attribute("#report-public", "href") or ""
+    assert "/api/reports/monthly.pdf?month=" in month and month.endswith("variant=public")
+    page.select_option("#kpi-period", "lastMonth")
+    expect(page.locator("#export-csv")).not_to_have_attribute("href", href)
+    page.select_option("#lang-select", "vi")
+    expect(page.locator("#kpi-heading")).to_have_text("Hiệu quả theo tổ và theo vùng")
+    shot(page, "dashboard-kpis", full_page=True)
+    page.select_option("#lang-select", "en")  # the choice is stored for the user: undo it
+    page.wait_for_function(
+        "async () => (await (await fetch('/api/auth/me')).json()).language === 'en'"
+    )
+    assert not errors, errors
+
+
+def test_operator_suppresses_a_spot_and_patrol_reports_a_violation(
+    world: World, browser: Browser, contexts: list[BrowserContext], tmp_path: Path
+) -> None:
+    now = datetime.now(UTC)
+    bench_id = world.store_incident("tran-phu-03", "bus-stop", now - timedelta(seconds=5))
+    page, errors = open_page(browser, contexts)
+    sign_in(page, world, "operator")
+    page.goto(f"{world.url}/review.html?id={bench_id}")
+    expect(page.locator("#d-status")).to_have_attribute("data-status", "new")
+    page.click("#btn-suppress")
+    expect(page.locator("#suppress-reason")).to_be_focused()
+    page.fill("#suppress-reason", "a bench at the bus stop")
+    page.locator("#suppress-form button[type=submit]").click()
+    expect(page.locator(".toast-ok").last).to_contain_text("Spot suppressed")
+    expect(page.locator(f'.queue-item[data-id="{bench_id}"]')).to_have_count(0)
+    # Suppressed, not gone: the toggle shows it again, marked.
+    page.check("#show-suppressed")
+    item = page.locator(f'.queue-item[data-id="{bench_id}"]')
+    expect(item).to_have_count(1)
+    item.click()
+    expect(page.locator(".chip.suppressed")).to_be_visible()
+    shot(page, "review-suppressed")
+    [spot] = api_get(page, world, "/api/suppressions")
+    assert spot["reason"] == "a bench at the bus stop" and spot["created_by"] == "operator"
+    with Session(world.runtime.engine) as session, session.begin():
+        suppression.lift(session, spot["id"], "test")  # leave the shared world as it was
+    assert not errors, errors
+
+    phone, phone_errors = open_page(browser, contexts, PHONE)
+    sign_in(phone, world, "patrol")
+    phone.click("#report-box summary")
+    phone.select_option("#report-type", "sidewalk_obstruction")
+    phone.fill("#report-place", "14 Hang Bong, crates on the pavement")
+    phone.fill("#report-note", "shop goods out again")
+    photo = tmp_path / "crates.jpg"
+    photo.write_bytes(jpeg(street_scene(4, [])))
+    phone.set_input_files("#report-photo", str(photo))
+    shot(phone, "patrol-report", full_page=True)
+    phone.locator("#report-form button[type=submit]").click()
+    expect(phone.locator(".toast-ok").last).to_contain_text("Report sent")
+    with Session(world.runtime.engine) as session:
+        row = session.scalar(
+            select(IncidentRow).where(IncidentRow.place == "14 Hang Bong, crates on the pavement")
+        )
+        assert row is not None
+        assert (row.source, row.status, row.type, row.reported_by) == (
+            "reported",
+            "new",
+            "sidewalk_obstruction",
+            "patrol",
+        )
+        assert [e.kind for e in row.evidence] == ["report_photo"]
+    assert not phone_errors, phone_errors
