@@ -28,7 +28,18 @@ EMPTY_COUNTS = {
     "evidence": 0,
     "dwell_states": 0,
     **dict.fromkeys(
-        ["teams", "team_zones", "users", "sessions", "tickets", "audit_log", "cameras", "zones"],
+        [
+            "teams",
+            "team_zones",
+            "users",
+            "sessions",
+            "tickets",
+            "audit_log",
+            "cameras",
+            "zones",
+            "spot_suppressions",
+            "webhook_deliveries",
+        ],
         0,
     ),
 }
@@ -117,7 +128,7 @@ def test_migrate_twice_is_idempotent(engine: Engine) -> None:
     migrate_db(engine)
     migrate_db(engine)
     with engine.connect() as conn:
-        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0002"
+        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0003"
     assert IncidentStore(engine).count_rows() == EMPTY_COUNTS
 
 
