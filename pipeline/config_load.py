@@ -43,6 +43,9 @@ def _read_yaml(path: Path) -> Any:
     return data
 
 
+SECRET_FIELDS = frozenset({"secret", "password"})
+
+
 def describe_errors(exc: ValidationError, data: Any) -> list[str]:
     """One line per problem: `cameras[0].zones[1].polygon: <message> (got <value>)`."""
     lines = []
@@ -51,6 +54,8 @@ def describe_errors(exc: ValidationError, data: Any) -> list[str]:
         message = err["msg"].removeprefix("Value error, ")
         value = err.get("input")
         shown = "" if err["type"] == "missing" else f" (got {_short(value)})"
+        if err["loc"] and str(err["loc"][-1]) in SECRET_FIELDS:
+            shown = " (value hidden)"  # a webhook secret or password never goes to a log
         lines.append(f"{loc or '(top level)'}: {message}{shown}")
     return lines
 

@@ -249,3 +249,18 @@ def test_eval_scores_the_pipeline_against_truth(
     metrics = json.loads(report.read_text())
     assert metrics["events"] == 1 and metrics["matched"] == 1 and metrics["precision"] == 1.0
     assert abs(metrics["median_alert_delay_s"]) <= 1.0
+
+
+def test_check_config_never_prints_a_secret(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = {
+        "cameras": [{"name": "cam-1", "source": "a.mp4"}],
+        "integrations": {"webhooks": [{"url": "http://127.0.0.1:9/h", "secret": "short-s3cr3t"}]},
+    }
+    path = tmp_path / "bad.yaml"
+    path.write_text(yaml.safe_dump(config))
+    assert main(["check-config", str(path)]) != 0
+    out = capsys.readouterr()
+    assert "integrations.webhooks[0].secret" in out.out + out.err
+    assert "short-s3cr3t" not in out.out + out.err
