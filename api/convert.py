@@ -35,7 +35,7 @@ def incident_public(
         first_seen_s=row.first_seen_s,
         alert_s=row.alert_s,
         last_seen_s=row.last_seen_s,
-        box=(row.x1, row.y1, row.x2, row.y2),
+        box=row.box,
         confidence=row.confidence,
         object_classes=list(row.object_classes),
         repeat_of=row.repeat_of,

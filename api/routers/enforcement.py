@@ -29,7 +29,7 @@ def _public(spot: SpotSuppressionRow) -> SuppressionPublic:
         id=spot.id,
         camera=spot.camera,
         zone=spot.zone,
-        box=(spot.x1, spot.y1, spot.x2, spot.y2),
+        box=spot.box,
         reason=spot.reason,
         created_by=spot.created_by,
         created_at=spot.created_at,

@@ -15,8 +15,8 @@ from __future__ import annotations
 import json
 import logging
 import threading
-import uuid
 import time
+import uuid
 from dataclasses import dataclass
 from typing import Any
 

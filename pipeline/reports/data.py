@@ -162,7 +162,7 @@ def _picture_source(row: IncidentRow, evidence_dir: Path) -> PictureSource | Non
             continue  # pruned by retention or missing: try the next kind
         # The box is in the alert frame's pixels; a photo taken by hand has no such box.
         on_frame = kind != "report_photo" and row.source == "camera"
-        box = (row.x1, row.y1, row.x2, row.y2) if on_frame else None
+        box = row.box if on_frame else None
         return PictureSource(row.id, path, box, tuple(row.object_classes or ()), row.type)
     return None
 

@@ -36,7 +36,7 @@ class RectificationStore:
             for row in rows:
                 if row.verify_started_at is None:
                     row.verify_started_at = started_at
-            return [ResolvedSpot(r.id, r.zone, (r.x1, r.y1, r.x2, r.y2)) for r in rows]
+            return [ResolvedSpot(r.id, r.zone, r.box) for r in rows]
 
     def conclude(self, outcome: RectificationOutcome, after: EvidenceFile | None) -> bool:
         """Store the outcome; False (and nothing changed) when the incident is no longer

@@ -236,7 +236,7 @@ def _incident_record(row: IncidentRow) -> IncidentRecord:
         first_seen_at=row.first_seen_at,
         alert_at=row.alert_at,
         last_seen_at=row.last_seen_at,
-        box=(row.x1, row.y1, row.x2, row.y2),
+        box=row.box,
         confidence=row.confidence,
         object_classes=list(row.object_classes),
         presence=Presence(row.presence),

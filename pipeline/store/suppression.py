@@ -64,11 +64,7 @@ def active(session: Session, cameras: Sequence[str] | None = None) -> list[SpotS
 
 def suppressed_ids(session: Session, rows: Sequence[IncidentRow]) -> set[str]:
     spots = active(session, sorted({r.camera for r in rows}))
-    return {
-        r.id
-        for r in rows
-        if any(covers(s, r.camera, r.zone, (r.x1, r.y1, r.x2, r.y2)) for s in spots)
-    }
+    return {r.id for r in rows if any(covers(s, r.camera, r.zone, r.box) for s in spots)}
 
 
 def suppress(session: Session, incident_id: str, reason: str, actor: str) -> SpotSuppressionRow:
@@ -88,7 +84,7 @@ def suppress(session: Session, incident_id: str, reason: str, actor: str) -> Spo
     )
     session.add(spot)
     session.flush()
-    detail = {"suppression": spot.id, "reason": reason, "box": [row.x1, row.y1, row.x2, row.y2]}
+    detail = {"suppression": spot.id, "reason": reason, "box": list(row.box)}
     audit.append(session, actor, "spot.suppress", incident_id, detail)
     return spot
 
@@ -129,14 +125,13 @@ def candidates(
     )
     groups: list[list[IncidentRow]] = []
     for row in session.scalars(query):
-        box = (row.x1, row.y1, row.x2, row.y2)
         home = next(
             (
                 g
                 for g in groups
                 if g[0].camera == row.camera
                 and g[0].zone == row.zone
-                and box_iou((g[0].x1, g[0].y1, g[0].x2, g[0].y2), box) >= 0.5
+                and box_iou(g[0].box, row.box) >= 0.5
             ),
             None,
         )
@@ -146,11 +141,9 @@ def candidates(
             home.append(row)
     spots = active(session)
     out = [
-        Candidate(g[0].camera, g[0].zone, (g[0].x1, g[0].y1, g[0].x2, g[0].y2), len(g), g[0].id)
+        Candidate(g[0].camera, g[0].zone, g[0].box, len(g), g[0].id)
         for g in groups
         if len(g) >= min_dismissed
-        and not any(
-            covers(s, g[0].camera, g[0].zone, (g[0].x1, g[0].y1, g[0].x2, g[0].y2)) for s in spots
-        )
+        and not any(covers(s, g[0].camera, g[0].zone, g[0].box) for s in spots)
     ]
     return sorted(out, key=lambda c: -c.dismissed)

@@ -130,6 +130,11 @@ class IncidentRow(Base):
         lazy="selectin",
     )
 
+    @property
+    def box(self) -> tuple[float, float, float, float]:
+        """The xyxy box in pixels."""
+        return (self.x1, self.y1, self.x2, self.y2)
+
 
 class EvidenceRow(Base):
     """One evidence file (image or clip) of an incident; at most one per kind."""
@@ -296,6 +301,11 @@ class SpotSuppressionRow(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utc_now)
     lifted_by: Mapped[str | None] = mapped_column(String(80), nullable=True)
     lifted_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+    @property
+    def box(self) -> tuple[float, float, float, float]:
+        """The xyxy box in pixels."""
+        return (self.x1, self.y1, self.x2, self.y2)
 
 
 class WebhookDeliveryRow(Base):
