@@ -10,7 +10,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from api.events import make_incident_listener
+from api.events import make_incident_listener, make_update_listener
 from api.runtime import Runtime
 from cli.common import Storage, add_storage_args, detector_config, open_storage
 from detector.base import create_detector
@@ -19,7 +19,7 @@ from pipeline.config import AppConfig
 from pipeline.config_load import load_config
 from pipeline.integrations import Integrations
 from pipeline.live import LiveCamera, Supervisor
-from pipeline.sink import AlertListener, IncidentSink
+from pipeline.sink import AlertListener, IncidentSink, UpdateListener
 
 log = logging.getLogger(__name__)
 
@@ -37,8 +37,10 @@ def run(args: argparse.Namespace) -> int:
     app = load_config(args.config)
     detector = create_detector(detector_config(app.detector, args.model))
     storage = open_storage(args.data_dir)
-    integrations, listeners = _integrations(app, storage)
-    sink = IncidentSink(storage.writer, storage.store, listeners=listeners)
+    integrations, listeners, updates = _integrations(app, storage)
+    sink = IncidentSink(
+        storage.writer, storage.store, listeners=listeners, update_listeners=updates
+    )
     cameras = [LiveCamera(app, cam, detector, sink, storage.store) for cam in app.cameras]
     supervisor = Supervisor(cameras)
     stop = threading.Event()
@@ -64,15 +66,17 @@ def run(args: argparse.Namespace) -> int:
     return 1 if sink.stats.failures else 0
 
 
-def _integrations(app: AppConfig, storage: Storage) -> tuple[Integrations, list[AlertListener]]:
-    """MQTT and webhooks from the config, fed by the same incident listener as `serve`
-    (so the payloads match); only `incident.opened` happens without the API."""
+def _integrations(
+    app: AppConfig, storage: Storage
+) -> tuple[Integrations, list[AlertListener], list[UpdateListener]]:
+    """MQTT and webhooks from the config, fed by the same sink listeners as `serve` (so the
+    payloads match): new incidents, and the camera's rectified / reopened updates."""
     bus = AlertBus()
     integrations = Integrations(app.integrations, bus, storage.engine)
     if not integrations.enabled:
-        return integrations, []
+        return integrations, [], []
     runtime = Runtime(storage.engine, storage.store, storage.evidence_dir, bus, config=app)
-    return integrations, [make_incident_listener(runtime)]
+    return integrations, [make_incident_listener(runtime)], [make_update_listener(runtime)]
 
 
 def _log_status(supervisor: Supervisor) -> None:

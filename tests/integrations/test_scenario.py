@@ -151,16 +151,22 @@ def test_run_announces_stored_incidents_to_the_integrations(
     assert _integrations(plain, storage)[1] == []  # nothing configured: no listener, no work
     hook = {"url": receiver.url, "secret": SECRET}
     app = AppConfig.model_validate({**CONFIG, "integrations": {"webhooks": [hook]}})
-    integrations, listeners = _integrations(app, storage)
+    integrations, listeners, updates = _integrations(app, storage)
     integrations.start()
     try:
         sink = IncidentSink(storage.writer, storage.store, listeners=listeners)
         sink.opened(make_record("run-1"), pictures())
         sink.close()
         wait_until(lambda: len(receiver.accepted()) == 1, what="the alert's webhook")
+        # The camera's own status changes (rectified, reopened) reach them too.
+        [on_updated] = updates
+        on_updated("run-1")
+        wait_until(lambda: len(receiver.accepted()) == 2, what="the update's webhook")
     finally:
         integrations.stop()
-    [request] = receiver.accepted()
-    assert request.json["type"] == "incident.opened"
-    assert request.json["incident"]["id"] == "run-1"
-    assert signature_ok(request.headers, request.body)
+    opened, updated = receiver.accepted()
+    assert opened.json["type"] == "incident.opened"
+    assert opened.json["incident"]["id"] == "run-1"
+    assert updated.json["type"] == "incident.updated"
+    assert updated.json["incident"]["id"] == "run-1"
+    assert signature_ok(opened.headers, opened.body) and signature_ok(updated.headers, updated.body)
