@@ -125,13 +125,19 @@ def _density(args: argparse.Namespace, video: Path) -> dict[str, Any]:
 
 
 def _latency(args: argparse.Namespace, video: Path) -> dict[str, Any]:
+    from api.latency_probe import WebSocketDelivery
     from pipeline.benchmark.latency import measure_latency
 
     detector = _shared_detector(args)
     try:
         cameras, seconds = (2, 25.0) if args.quick else (8, 120.0)
-        result = measure_latency(cameras, seconds, video, detector)
-        return {**result, "cameras": cameras, "sampling_interval_s": 1.0}
+        result = measure_latency(cameras, seconds, video, detector, WebSocketDelivery)
+        return {
+            **result,
+            "cameras": cameras,
+            "sampling_interval_s": 1.0,
+            "measured_to": "a WebSocket client of /api/live, through uvicorn on loopback",
+        }
     finally:
         detector.close()
 

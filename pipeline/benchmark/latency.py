@@ -1,5 +1,6 @@
 """Alert latency: from reading the frame that crosses the dwell to the alert arriving at a
-subscriber of the alert bus (the same path that feeds WebSocket and SSE clients)."""
+client: a subscriber of the alert bus (the path that feeds WebSocket and SSE clients), or a
+real WebSocket client of the API (`api.latency_probe`)."""
 
 from __future__ import annotations
 
@@ -8,9 +9,11 @@ import statistics
 import tempfile
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
+
+from sqlalchemy import Engine
 
 from detector.base import Detector
 from detector.types import Detections, Frame
@@ -20,7 +23,7 @@ from pipeline.benchmark.scene import bench_cameras
 from pipeline.evidence import EvidenceWriter
 from pipeline.live import LiveCamera
 from pipeline.records import IncidentRecord
-from pipeline.sink import IncidentSink
+from pipeline.sink import AlertListener, IncidentSink
 from pipeline.store.db import make_engine, migrate
 from pipeline.store.repository import IncidentStore
 
@@ -50,23 +53,50 @@ class ScriptedParking(Detector):
         return Detections.from_lists([[x, 450, x + 250, 580]], [0.9], [0], ("car",))
 
 
+Arrived = Callable[[str, float], None]  # (camera, alert_s) of an alert a client received
+
+
+class Delivery(Protocol):
+    """The road an alert travels from the sink's stored row to the client being timed."""
+
+    def sink_listener(self) -> AlertListener:
+        """Called by the sink once an incident row is committed."""
+        ...
+
+    def start(self, arrived: Arrived) -> None:
+        """Connect the client; `arrived` is called for every alert it receives."""
+        ...
+
+    def stop(self) -> None: ...
+
+
+# Built once the benchmark's database and evidence folder exist.
+DeliveryFactory = Callable[[Engine, IncidentStore, Path], Delivery]
+
+
 def measure_latency(
-    cameras: int, seconds: float, video: Path, detector: Detector
+    cameras: int,
+    seconds: float,
+    video: Path,
+    detector: Detector,
+    delivery: DeliveryFactory | None = None,
 ) -> dict[str, Any]:
+    """p50/p95 from reading the frame that crosses the dwell to the alert reaching a client:
+    an AlertBus subscriber by default, or what `delivery` builds (e.g. a WebSocket client)."""
     app = bench_cameras(cameras, video, dwell_s=DWELL_S, max_gap_s=1, merge_window_s=0)
-    bus = AlertBus()
     latencies: list[float] = []
     origins: dict[str, float] = {}
+
+    def arrived(camera: str, alert_s: float) -> None:
+        latencies.append(time.monotonic() - (origins[camera] + alert_s))
+
     with tempfile.TemporaryDirectory(prefix="streetwatch-latency-") as tmp:
         engine = make_engine(f"sqlite:///{tmp}/latency.db")
         migrate(engine)
-
-        def publish(record: IncidentRecord) -> None:
-            bus.publish({"camera": record.camera, "alert_s": record.alert_s})
-
-        sink = IncidentSink(
-            EvidenceWriter(Path(tmp) / "evidence"), IncidentStore(engine), [publish]
-        )
+        store = IncidentStore(engine)
+        evidence_dir = Path(tmp) / "evidence"
+        client = (delivery or BusDelivery)(engine, store, evidence_dir)
+        sink = IncidentSink(EvidenceWriter(evidence_dir), store, [client.sink_listener()])
         scripted = ScriptedParking(detector)
         live = []
         for cam in app.cameras:
@@ -76,29 +106,37 @@ def measure_latency(
                 return PacedLoop(str(video), 1.0, origin)
 
             live.append(LiveCamera(app, cam, scripted, sink, None, opener))
-        listener = _Listener(bus, origins, latencies)
-        listener.start()
+        client.start(arrived)
         for camera in live:
             camera.start()
         time.sleep(seconds)
         for camera in live:
             camera.stop()
         sink.close()
-        listener.stop()
+        client.stop()
         engine.dispose()
     return _summary(latencies)
 
 
-class _Listener:
-    """An async subscriber on its own event loop, like a WebSocket endpoint."""
+class BusDelivery:
+    """An async subscriber of an AlertBus on its own event loop, like a WebSocket endpoint,
+    without the HTTP server."""
 
-    def __init__(self, bus: AlertBus, origins: dict[str, float], out: list[float]) -> None:
-        self.bus, self.origins, self.out = bus, origins, out
+    def __init__(self, engine: Engine, store: IncidentStore, evidence_dir: Path) -> None:
+        self.bus = AlertBus()
         self.loop = asyncio.new_event_loop()
         self.ready = threading.Event()
         self.thread = threading.Thread(target=self._run, daemon=True)
+        self.arrived: Arrived = lambda camera, alert_s: None
 
-    def start(self) -> None:
+    def sink_listener(self) -> AlertListener:
+        def publish(record: IncidentRecord) -> None:
+            self.bus.publish({"camera": record.camera, "alert_s": record.alert_s})
+
+        return publish
+
+    def start(self, arrived: Arrived) -> None:
+        self.arrived = arrived
         self.thread.start()
         self.ready.wait(5)
 
@@ -119,8 +157,7 @@ class _Listener:
         self.ready.set()
         while True:
             event = await sub.get()
-            read_at = self.origins[event["camera"]] + event["alert_s"]
-            self.out.append(time.monotonic() - read_at)
+            self.arrived(event["camera"], event["alert_s"])
 
 
 def _summary(latencies: list[float]) -> dict[str, Any]:

@@ -24,7 +24,8 @@ def performance_markdown(results: dict[str, Any], command: str) -> str:
         f"{o['backend_fps']} frames/s |",
         f"| detector overhead ratio | {o['ratio']} |",
         f"| cameras sustained (720p 25 fps H.264, 1 detection/s) | {d['cameras']} |",
-        f"| alert latency p50 / p95 (sampling interval {lat.get('sampling_interval_s')} s apart) | "
+        f"| alert latency to a WebSocket client, p50 / p95 (sampling interval "
+        f"{lat.get('sampling_interval_s')} s apart) | "
         f"{lat.get('p50_s')} s / {lat.get('p95_s')} s ({lat.get('alerts')} alerts) |",
     ]
     if "naive" in results:
