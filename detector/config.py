@@ -21,7 +21,12 @@ class DetectorConfig(BaseModel):
     model: Path | None = Field(
         default=None, description="ONNX file, .pt weights, or recorded detections (.jsonl)"
     )
-    imgsz: int = Field(default=640, ge=32, le=4096, description="network input size (square)")
+    imgsz: int = Field(default=640, ge=32, le=4096, description="network input size (long side)")
+    rect: bool = Field(
+        default=True,
+        description="for models with a dynamic input size: trim the padding of the short side "
+        "to a multiple of 32 (as Ultralytics does for PyTorch models); false: imgsz x imgsz",
+    )
     confidence: float = Field(default=0.25, ge=0.0, le=1.0)
     iou: float = Field(default=0.45, gt=0.0, le=1.0, description="NMS IoU threshold")
     class_names: list[str] | None = Field(

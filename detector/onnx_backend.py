@@ -23,12 +23,19 @@ from detector.types import Detections, FloatArray, Frame
 logger = logging.getLogger(__name__)
 
 
+STRIDE = 32  # YOLO's largest feature stride: dynamic network sides must be multiples of it
+
+
 def model_path(model: Path | None) -> Path:
     """The configured model file, or `DetectorError` when it is unset or absent."""
     if model is None:
         raise DetectorError("model file not found: detector.model is not set")
+    if model.is_dir():
+        raise DetectorError(f"{model} is a folder, not a model file")
     if not model.is_file():
         raise DetectorError(f"model file not found: {model}")
+    if model.stat().st_size == 0:
+        raise DetectorError(f"model file {model} is empty (0 bytes); copy or export it again")
     return model
 
 
@@ -90,6 +97,23 @@ def _metadata_names(session: Any, path: Path) -> tuple[str, ...] | None:
         return None
 
 
+# Element types of the image input that `_run` can feed; YOLO exports take one of these.
+_INPUT_DTYPES: dict[str, type[np.floating[Any]]] = {
+    "tensor(float)": np.float32,
+    "tensor(float16)": np.float16,
+}
+
+
+def _input_dtype(model_input: Any, path: Path) -> type[np.floating[Any]]:
+    try:
+        return _INPUT_DTYPES[model_input.type]
+    except KeyError:
+        raise DetectorError(
+            f"{path}: model input {model_input.name!r} is {model_input.type}; expected a "
+            "float32 or float16 image tensor (B, 3, H, W) as YOLO exports take"
+        ) from None
+
+
 def _input_plan(
     shape: Sequence[object], config: DetectorConfig, path: Path
 ) -> tuple[tuple[int, int], int, bool]:
@@ -101,6 +125,27 @@ def _input_plan(
     if batch:
         return size, batch, True
     return size, config.batch, False
+
+
+def rect_size(frame_sizes: Sequence[tuple[int, ...]], imgsz: int) -> tuple[int, int]:
+    """The smallest stride-aligned (height, width) that holds every frame scaled to `imgsz`
+    on its long side: a 16:9 frame at 640 needs 384 x 640, 60 % of the square's pixels, and
+    the inference time shrinks with them. The scale is the square letterbox's, so objects
+    look the same to the network.
+
+    >>> rect_size([(720, 1280)], 640)
+    (384, 640)
+    """
+    height = width = 0
+    for h, w, *_ in frame_sizes:  # image shapes: (height, width[, channels])
+        scale = min(imgsz / h, imgsz / w)
+        height = max(height, _round_up(max(1, round(h * scale)), STRIDE))
+        width = max(width, _round_up(max(1, round(w * scale)), STRIDE))
+    return height, width
+
+
+def _round_up(value: int, multiple: int) -> int:
+    return -(-value // multiple) * multiple
 
 
 def _fixed_dim(dim: object) -> int | None:
@@ -161,10 +206,12 @@ class OnnxDetector(Detector):
         model_input = self._session.get_inputs()[0]
         self._input_name: str = model_input.name
         self._output_name: str = self._session.get_outputs()[0].name
-        self._input_dtype = np.float16 if model_input.type == "tensor(float16)" else np.float32
+        self._input_dtype = _input_dtype(model_input, self._path)
         self._input_hw, self._batch, self._fixed_batch = _input_plan(
             model_input.shape, config, self._path
         )
+        fixed_size = all(_fixed_dim(d) for d in model_input.shape[2:])
+        self._rect = config.rect and not fixed_size
         metadata = _metadata_names(self._session, self._path)
         configured = config.class_names
         hint = len(metadata) if metadata is not None else len(configured) if configured else None
@@ -197,6 +244,12 @@ class OnnxDetector(Detector):
         """Network input (height, width)."""
         return self._input_hw
 
+    def network_size(self, frame_sizes: Sequence[tuple[int, ...]]) -> tuple[int, int]:
+        """The network input (height, width) for frames of these shapes ((height, width, ...))."""
+        if not self._rect or not frame_sizes:
+            return self._input_hw
+        return rect_size(frame_sizes, max(self._input_hw))
+
     def _output_shape(self) -> tuple[int, ...]:
         shape = tuple(self._session.get_outputs()[0].shape)
         if all(isinstance(dim, int) for dim in shape[1:]):
@@ -225,7 +278,8 @@ class OnnxDetector(Detector):
         # A fixed-batch model needs every slot filled; the padded slots are discarded.
         slots = self._batch if self._fixed_batch else len(frames)
         buffer = getattr(self._buffers, "batch", None)
-        batch, boxes = letterbox_batch([f.image for f in frames], self._input_hw, slots, buffer)
+        size = self.network_size([f.image.shape for f in frames])
+        batch, boxes = letterbox_batch([f.image for f in frames], size, slots, buffer)
         self._buffers.batch = batch  # one buffer per calling thread, reused next call
         output = self._run(batch)[: len(frames)]
         config = self._config

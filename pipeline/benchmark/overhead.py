@@ -1,5 +1,6 @@
 """Detector overhead: our ONNX backend (letterbox + inference + decode + NMS on 720p frames)
-against a bare `InferenceSession.run` on a ready tensor, measured in the same run."""
+against a bare `InferenceSession.run` on a ready tensor of the same shape, measured in the
+same run."""
 
 from __future__ import annotations
 
@@ -38,7 +39,9 @@ def measure_overhead(
     """Rounds alternate between the two so drifting machine load hits both alike."""
     bare = _bare_session(model, threads)
     detector = OnnxDetector(DetectorConfig(model=model, imgsz=imgsz, threads=threads))
-    tensor = np.random.default_rng(0).random((1, 3, imgsz, imgsz), dtype=np.float32)
+    # The bare run gets the input shape our backend picks for these frames (rect for 720p).
+    height, width = detector.network_size([images[0].shape[:2]])
+    tensor = np.random.default_rng(0).random((1, 3, height, width), dtype=np.float32)
     name = bare.get_inputs()[0].name
     frames = [Frame(img, float(i), i) for i, img in enumerate(images)]
     for _ in range(3):  # warm both up

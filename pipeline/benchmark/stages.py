@@ -13,6 +13,7 @@ import onnxruntime as ort
 
 from detector.base import create_detector
 from detector.config import DetectorConfig
+from detector.onnx_backend import rect_size
 from detector.postprocess import decode
 from detector.preprocess import letterbox
 from pipeline.config import AppConfig
@@ -59,13 +60,14 @@ def model_costs(
         options.intra_op_num_threads = threads
     session = ort.InferenceSession(str(model), options, providers=["CPUExecutionProvider"])
     name = session.get_inputs()[0].name
-    tensor, _ = letterbox(image, imgsz)
+    size = rect_size([image.shape[:2]], imgsz)  # what the onnx backend feeds a dynamic model
+    tensor, _ = letterbox(image, size)
     batch = tensor[None]
     output = session.run(None, {name: batch})[0]
     timings = {"preprocess": 0.0, "inference": 0.0, "postprocess": 0.0}
     for _ in range(n):
         started = time.perf_counter()
-        tensor, _ = letterbox(image, imgsz)
+        tensor, _ = letterbox(image, size)
         timings["preprocess"] += time.perf_counter() - started
         started = time.perf_counter()
         output = session.run(None, {name: tensor[None]})[0]

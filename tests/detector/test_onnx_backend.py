@@ -193,3 +193,35 @@ def test_closed_detector_refuses_to_run(tmp_path: Path) -> None:
     detector.close()
     with pytest.raises(DetectorError, match="closed"):
         detector.detect([_frame(64, 64)])
+
+
+def _dynamic_size_model(tmp_path: Path) -> Path:
+    output = yolov8_output(BOXES, SCORES)
+    model = constant_model(output, imgsz=("height", "width"), names=NAMES)  # type: ignore[arg-type]
+    return save_model(model, tmp_path / "dynamic.onnx")
+
+
+def test_dynamic_size_model_gets_a_rect_input_without_the_short_sides_padding(
+    tmp_path: Path,
+) -> None:
+    detector = create_detector(_config(_dynamic_size_model(tmp_path), imgsz=64))
+    assert isinstance(detector, OnnxDetector)
+    assert detector.network_size([(64, 128, 3)]) == (32, 64)  # not 64 x 64
+    assert detector.network_size([(16, 128, 3)]) == (32, 64)  # 8 rows round up to 32
+    assert detector.network_size([(100, 64, 3)]) == (64, 64)  # 41 rows round up to 64
+    wide = create_detector(_config(_dynamic_size_model(tmp_path), imgsz=128))
+    assert isinstance(wide, OnnxDetector)
+    assert wide.network_size([(128, 256, 3)]) == (64, 128)
+    [dets] = wide.detect([_frame(256, 128)])
+    # Scale 0.5 as in a square letterbox, but without its 32 padding rows above the picture.
+    np.testing.assert_allclose(dets.xyxy, [[44, 54, 84, 74], [72, 72, 88, 88]], atol=1e-4)
+
+
+def test_rect_off_or_a_fixed_size_model_keeps_the_square_input(tmp_path: Path) -> None:
+    square = create_detector(_config(_dynamic_size_model(tmp_path), imgsz=64, rect=False))
+    fixed = create_detector(_config(_v8(tmp_path), imgsz=64))
+    for detector in (square, fixed):
+        assert isinstance(detector, OnnxDetector)
+        assert detector.network_size([(64, 128, 3)]) == (64, 64)
+        [dets] = detector.detect([_frame(128, 64)])
+        np.testing.assert_allclose(dets.xyxy, LANDSCAPE_XYXY, atol=1e-4)
