@@ -34,6 +34,11 @@ def register(sub: Any) -> None:
     p.add_argument("--out", type=Path, default=Path("bench-results.json"), help="JSON results")
     p.add_argument("--naive-python", help="a Python with Ultralytics, to measure the naive loop")
     p.add_argument("--write-docs", type=Path, help="also write the figures as Markdown here")
+    p.add_argument(
+        "--crop-to-zones",
+        action="store_true",
+        help="density with cameras detecting in their zones' rows only (camera crop_to_zones)",
+    )
     p.set_defaults(func=run)
 
 
@@ -43,7 +48,12 @@ def run(args: argparse.Namespace) -> int:
     if not args.model.is_file():
         raise InputError(f"model file not found: {args.model}")
     video, detections = write_bench_video(args.work_dir, 20.0 if args.quick else 30.0)
-    results: dict[str, Any] = {"machine": _machine(), "quick": args.quick, "model": str(args.model)}
+    results: dict[str, Any] = {
+        "machine": _machine(),
+        "quick": args.quick,
+        "model": str(args.model),
+        "crop_to_zones": args.crop_to_zones,
+    }
     results["overhead"] = _overhead(args, video)
     _show("detector overhead", results["overhead"])
     results["stages_ms"] = _stages(args, video, detections)
@@ -99,11 +109,11 @@ def _density(args: argparse.Namespace, video: Path) -> dict[str, Any]:
     detector = _shared_detector(args)
     try:
         if args.quick:
-            trial = run_trial(4, 12.0, video, detector)
+            trial = run_trial(4, 12.0, video, detector, args.crop_to_zones)
             return {"cameras": trial.cameras if trial.sustained else 0, "trials": [trial.as_dict()]}
 
         def attempt(n: int) -> Any:
-            return run_trial(n, 60.0, video, detector)
+            return run_trial(n, 60.0, video, detector, args.crop_to_zones)
 
         best, trials = find_density(
             attempt, start=4, limit=64, report=lambda t: print(f"  {t.as_dict()}", flush=True)
@@ -113,7 +123,7 @@ def _density(args: argparse.Namespace, video: Path) -> dict[str, Any]:
         for n in (best, best - 1):
             if n < 1:
                 break
-            confirm = run_trial(n, 300.0, video, detector)
+            confirm = run_trial(n, 300.0, video, detector, args.crop_to_zones)
             print(f"  confirmation: {confirm.as_dict()}", flush=True)
             out.setdefault("confirmations_300s", []).append(confirm.as_dict())
             if confirm.sustained:

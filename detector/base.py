@@ -31,6 +31,12 @@ class Detector(ABC):
     def detect(self, frames: Sequence[Frame]) -> list[Detections]:
         """One `Detections` per frame, in the frames' pixel coordinates."""
 
+    @property
+    def reads_pixels(self) -> bool:
+        """False for backends that look up boxes instead of reading the picture (replay):
+        their boxes are whole-picture coordinates, so a cropped frame must not be shifted."""
+        return True
+
     def close(self) -> None:  # noqa: B027 - optional hook, most backends hold nothing
         """Release sessions, files or threads the backend holds."""
 

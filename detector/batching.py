@@ -50,6 +50,10 @@ class BatchingDetector(Detector):
     def class_names(self) -> tuple[str, ...]:
         return self.inner.class_names
 
+    @property
+    def reads_pixels(self) -> bool:
+        return self.inner.reads_pixels
+
     def detect(self, frames: Sequence[Frame]) -> list[Detections]:
         request = _Request(frames)
         with self._cond:

@@ -174,6 +174,10 @@ class ReplayDetector(Detector):
     def class_names(self) -> tuple[str, ...]:
         return self._names
 
+    @property
+    def reads_pixels(self) -> bool:
+        return False  # boxes come from the recording, by frame time
+
     def detect(self, frames: Sequence[Frame]) -> list[Detections]:
         return [self._detect_one(frame) for frame in frames]
 

@@ -18,6 +18,7 @@ from detector.types import Detections, Frame
 from pipeline.camera_health import CameraHealth, Fault
 from pipeline.clips import FinishedClip, PendingClips, PrerollBuffer
 from pipeline.config import AppConfig, CameraConfig, ZoneConfig
+from pipeline.detect_rows import RowBand, zone_rows
 from pipeline.incidents import IncidentManager, IncidentOpened, PresenceChanged
 from pipeline.long_timers import LONG_RULES, LongTimers
 from pipeline.packet_source import CodecInfo, SourcePacket
@@ -117,6 +118,16 @@ class CameraAnalyzer:
             if self.long_timers:
                 self.long_timers.rules = [r for r in self.rules if r.zone.rule in LONG_RULES]
         log.info("camera %s: zones now %s", self.camera.name, ", ".join(z.name for z in zones))
+
+    @property
+    def detect_band(self) -> RowBand | None:
+        """The rows the detector needs to see for the current zones (None: all of them)."""
+        if not self.camera.crop_to_zones:
+            return None
+        with self._lock:
+            rules = list(self.rules)
+        center = any(r.zone.anchor == "center" for r in rules)
+        return zone_rows([r.polygon for r in rules], self.frame_size, center)
 
     def _make_rule(self, zone: ZoneConfig) -> ZoneRule:
         return ZoneRule(zone, self.camera.timezone, self.frame_size, self.tracking)

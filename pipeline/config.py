@@ -203,6 +203,11 @@ class CameraConfig(_Strict):
     tamper_check: bool = Field(
         default=True, description="pause rules while the camera is covered, moved or blurred"
     )
+    crop_to_zones: bool = Field(
+        default=False,
+        description="detect only in the band of rows the zones need (less inference with a "
+        "dynamic-size model); check accuracy with `streetwatch eval` before turning it on",
+    )
     timezone: str = "UTC"
     latitude: float | None = Field(default=None, ge=-90, le=90)
     longitude: float | None = Field(default=None, ge=-180, le=180)

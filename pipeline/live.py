@@ -19,6 +19,7 @@ from detector.base import Detector
 from detector.types import Frame
 from pipeline.camera import CameraAnalyzer, SampledFrame
 from pipeline.config import AppConfig, CameraConfig, ZoneConfig
+from pipeline.detect_rows import detect_in_rows
 from pipeline.errors import InputError
 from pipeline.packet_source import PacketSource, SourcePacket
 from pipeline.process import encode_jpeg
@@ -264,7 +265,7 @@ class LiveCamera:
             analyzer.on_packet(work.clip_item)
         if work.frame is None or work.jpeg is None:
             return
-        [dets] = self.detector.detect([work.frame])
+        dets = detect_in_rows(self.detector, work.frame, analyzer.detect_band)
         analyzer.on_detections(SampledFrame(work.frame, work.jpeg), dets)
         with self._counter_lock:
             self._detections_waiting -= 1

@@ -16,6 +16,7 @@ from detector.base import Detector
 from detector.types import Frame
 from pipeline.camera import CameraAnalyzer, SampledFrame
 from pipeline.config import AppConfig, CameraConfig
+from pipeline.detect_rows import detect_in_rows
 from pipeline.errors import InputError
 from pipeline.packet_source import PacketSource
 from pipeline.sink import IncidentSink
@@ -158,6 +159,6 @@ def _detect_one(
     analyzer: CameraAnalyzer, detector: Detector, frame: Frame, jpeg: bytes, result: ProcessResult
 ) -> None:
     with result.times.measure("detect"):
-        [detections] = detector.detect([frame])
+        detections = detect_in_rows(detector, frame, analyzer.detect_band)
     result.frames_detected += 1
     analyzer.on_detections(SampledFrame(frame, jpeg), detections)

@@ -59,8 +59,10 @@ class Trial:
         }
 
 
-def run_trial(cameras: int, seconds: float, video: Path, detector: Detector) -> Trial:
-    app = bench_cameras(cameras, video)
+def run_trial(
+    cameras: int, seconds: float, video: Path, detector: Detector, crop_to_zones: bool = False
+) -> Trial:
+    app = bench_cameras(cameras, video, crop_to_zones)
     with tempfile.TemporaryDirectory(prefix="streetwatch-density-") as tmp:
         engine = make_engine(f"sqlite:///{tmp}/density.db")
         migrate(engine)

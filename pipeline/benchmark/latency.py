@@ -41,6 +41,10 @@ class ScriptedParking(Detector):
     def class_names(self) -> tuple[str, ...]:
         return ("car",)
 
+    @property
+    def reads_pixels(self) -> bool:
+        return False  # the scripted boxes are whole-picture coordinates, crop or not
+
     def detect(self, frames: Sequence[Frame]) -> list[Detections]:
         self.inner.detect(frames)
         return [self._scripted(f.t) for f in frames]

@@ -41,17 +41,26 @@ def write_bench_video(folder: Path, seconds: float = 30.0) -> tuple[Path, Path]:
     return video, detections
 
 
-def bench_cameras(count: int, video: Path, **zone: Any) -> AppConfig:
+CURB = [(0.0, 0.5), (1.0, 0.5), (1.0, 1.0), (0.0, 1.0)]  # the no-parking zone over the road
+
+
+def bench_cameras(count: int, video: Path, crop_to_zones: bool = False, **zone: Any) -> AppConfig:
     """`count` cameras on the benchmark video, each with a no-parking zone over the road."""
     curb = {
         "name": "curb",
         "rule": "illegal_parking",
         "dwell_s": 60,
-        "polygon": [[0, 0.5], [1, 0.5], [1, 1], [0, 1]],
+        "polygon": CURB,
         **zone,
     }
     cameras = [
-        {"name": f"cam-{i:02d}", "source": str(video), "reader": "pyav", "zones": [curb]}
+        {
+            "name": f"cam-{i:02d}",
+            "source": str(video),
+            "reader": "pyav",
+            "crop_to_zones": crop_to_zones,
+            "zones": [curb],
+        }
         for i in range(count)
     ]
     return AppConfig.model_validate({"cameras": cameras})

@@ -4,8 +4,11 @@ the camera checks the spot: rectified (with an "after" picture), reopened, or a 
 from __future__ import annotations
 
 import hashlib
+import time
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import select
@@ -13,12 +16,14 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 from detector import DetectorConfig, create_detector
+from detector.base import Detector
+from detector.types import Detections, Frame
 from models.scripted import Actor, Scene, parked, write_bundle
 from pipeline.evidence import EvidenceWriter
 from pipeline.process import process_video
 from pipeline.readers import open_source
 from pipeline.records import IncidentRecord
-from pipeline.sink import IncidentSink
+from pipeline.sink import AlertPictures, IncidentSink
 from pipeline.store import audit
 from pipeline.store.db import make_engine, migrate
 from pipeline.store.repository import IncidentStore
@@ -58,7 +63,7 @@ def resolve_on_alert(engine: Engine, resolved: list[str]) -> object:
 
     def on_stored(record: IncidentRecord) -> None:
         with Session(engine) as session, session.begin():
-            steps = [
+            steps: list[tuple[str, str, str, dict[str, Any]]] = [
                 ("review", "confirmed", "operator", {"review_reason": None}),
                 ("dispatch", "dispatched", "operator", {"team": "team-1"}),
                 ("resolve", "resolved", "patrol", {"resolution_note": "asked to move"}),
@@ -68,6 +73,40 @@ def resolve_on_alert(engine: Engine, resolved: list[str]) -> object:
         resolved.append(record.id)
 
     return on_stored
+
+
+class WaitsForThePatrol(Detector):
+    """Replays detections, but holds a frame back while an opened incident is not yet
+    resolved. The video is read faster than real time while the sink stores and resolves on
+    its own thread; without this, a loaded machine resolves late in video time and the
+    check never gets the frames it needs."""
+
+    def __init__(self, inner: Detector, opened: list[str], resolved: list[str]) -> None:
+        self.inner, self.opened, self.resolved = inner, opened, resolved
+
+    @property
+    def class_names(self) -> tuple[str, ...]:
+        return self.inner.class_names
+
+    @property
+    def reads_pixels(self) -> bool:
+        return self.inner.reads_pixels
+
+    def detect(self, frames: Sequence[Frame]) -> list[Detections]:
+        deadline = time.monotonic() + 30
+        while len(self.resolved) < len(self.opened) and time.monotonic() < deadline:
+            time.sleep(0.005)
+        return self.inner.detect(frames)
+
+
+class CountingSink(IncidentSink):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.opened_ids: list[str] = []
+
+    def opened(self, record: IncidentRecord, pictures: AlertPictures) -> None:
+        self.opened_ids.append(record.id)
+        super().opened(record, pictures)
 
 
 def run(
@@ -90,8 +129,10 @@ def run(
     store = IncidentStore(engine)
     resolved: list[str] = []
     listeners = [resolve_on_alert(engine, resolved)] if resolve else []
-    sink = IncidentSink(EvidenceWriter(tmp_path / "evidence"), store, listeners)  # type: ignore[arg-type]
-    detector = create_detector(DetectorConfig(type="replay", model=files["detections"]))
+    sink = CountingSink(EvidenceWriter(tmp_path / "evidence"), store, listeners)
+    detector: Detector = create_detector(DetectorConfig(type="replay", model=files["detections"]))
+    if resolve:
+        detector = WaitsForThePatrol(detector, sink.opened_ids, resolved)
     with open_source(app.cameras[0], str(files["video"])) as source:
         try:
             process_video(source, app, app.cameras[0], detector, sink, start, store)
