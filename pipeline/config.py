@@ -11,10 +11,18 @@ from enum import StrEnum
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    field_validator,
+    model_validator,
+)
 
 from detector.config import DetectorConfig
 from pipeline.config_enforcement import IntegrationsConfig, RectificationConfig, RetentionConfig
+from pipeline.geometry import crossing_edges, polygon_area
 
 
 class Category(StrEnum):
@@ -78,7 +86,25 @@ ALL_WEEKDAYS: list[Weekday] = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 _WINDOW = re.compile(r"^(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})$")
 
 Point = tuple[Annotated[float, Field(ge=0.0, le=1.0)], Annotated[float, Field(ge=0.0, le=1.0)]]
-Polygon = Annotated[list[Point], Field(min_length=3)]
+
+
+def check_simple_polygon(points: list[tuple[float, float]]) -> list[tuple[float, float]]:
+    """A bow tie or a flat line is almost always points listed out of order, and would make a
+    zone that covers something else than the drawing meant."""
+    crossing = crossing_edges(points)
+    if crossing is not None:
+        i, j = crossing
+        n = len(points)
+        raise ValueError(
+            f"polygon edges cross (points {i}-{(i + 1) % n} and {j}-{(j + 1) % n}); "
+            "list the points in order around the area"
+        )
+    if polygon_area(points) < 1e-9:
+        raise ValueError("polygon encloses no area (its points lie on one line)")
+    return points
+
+
+Polygon = Annotated[list[Point], Field(min_length=3), AfterValidator(check_simple_polygon)]
 
 
 class _Strict(BaseModel):

@@ -29,18 +29,37 @@ def _read_yaml(path: Path) -> Any:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise ConfigError(str(path), ["file not found"]) from None
-    except (OSError, UnicodeDecodeError) as exc:
+    except IsADirectoryError:
+        raise ConfigError(str(path), ["is a folder, not a YAML file"]) from None
+    except UnicodeDecodeError as exc:
+        problem = f"not UTF-8 text (byte {exc.object[exc.start]:#04x} at offset {exc.start})"
+        raise ConfigError(str(path), [f"{problem}; is this the YAML config?"]) from None
+    except OSError as exc:
         raise ConfigError(str(path), [f"cannot read: {exc}"]) from None
+    if not text.strip():
+        raise ConfigError(
+            str(path), ["the file is empty; it must hold a mapping with a 'cameras' list"]
+        )
+    data = _parse_yaml(text, path)
+    if not isinstance(data, dict):
+        found = type(data).__name__
+        raise ConfigError(
+            str(path), [f"the file must hold a mapping with a 'cameras' list, not a {found}"]
+        )
+    return data
+
+
+def _parse_yaml(text: str, path: Path) -> Any:
     try:
-        data = yaml.safe_load(text)
+        return yaml.safe_load(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
         problem = getattr(exc, "problem", None) or str(exc)
         raise ConfigError(str(path), [f"malformed YAML: {where}{problem}"]) from None
-    if not isinstance(data, dict):
-        raise ConfigError(str(path), ["the file must hold a mapping with a 'cameras' list"])
-    return data
+    except RecursionError:
+        # PyYAML's composer recurses once per nesting level.
+        raise ConfigError(str(path), ["malformed YAML: nested too deeply"]) from None
 
 
 SECRET_FIELDS = frozenset({"secret", "password"})

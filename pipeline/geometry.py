@@ -9,6 +9,7 @@ import numpy.typing as npt
 
 Box = tuple[float, float, float, float]
 Points = npt.NDArray[np.float64]
+Point = tuple[float, float]
 
 
 def as_box(values: Sequence[float]) -> Box:
@@ -78,6 +79,41 @@ def points_in_polygon(points: Points, polygon: Points) -> npt.NDArray[np.bool_]:
         x_at = x1 + (y - y1) * (x2 - x1) / (y2 - y1)
     inside = crosses & (x < x_at)
     return np.asarray(np.count_nonzero(inside, axis=1) % 2 == 1)
+
+
+def polygon_area(polygon: Sequence[Point]) -> float:
+    """Unsigned area by the shoelace formula (0 when the points lie on one line)."""
+    pts = np.asarray(polygon, dtype=np.float64)
+    x, y = pts[:, 0], pts[:, 1]
+    return float(abs(np.dot(x, np.roll(y, -1)) - np.dot(y, np.roll(x, -1))) / 2.0)
+
+
+def crossing_edges(polygon: Sequence[Point]) -> tuple[int, int] | None:
+    """The first two non-neighbouring edges that cross, or None for a simple polygon. Edge i
+    runs from point i to point i + 1 (the last one back to point 0).
+
+    >>> crossing_edges([(0, 0), (1, 1), (1, 0), (0, 1)])  # a bow tie
+    (0, 2)
+    """
+    n = len(polygon)
+    edges = [(polygon[i], polygon[(i + 1) % n]) for i in range(n)]
+    for i in range(n):
+        for j in range(i + 2, n):
+            if i == 0 and j == n - 1:
+                continue  # neighbours through the closing point
+            if _segments_cross(*edges[i], *edges[j]):
+                return i, j
+    return None
+
+
+def _segments_cross(a: Point, b: Point, c: Point, d: Point) -> bool:
+    # Strictly: edges that only touch do not count, so a polygon whose last point repeats
+    # the first still passes.
+    return _turn(a, b, c) * _turn(a, b, d) < 0 and _turn(c, d, a) * _turn(c, d, b) < 0
+
+
+def _turn(o: Point, p: Point, q: Point) -> float:
+    return (p[0] - o[0]) * (q[1] - o[1]) - (p[1] - o[1]) * (q[0] - o[0])
 
 
 def scale_polygon(polygon: Sequence[tuple[float, float]], width: int, height: int) -> Points:

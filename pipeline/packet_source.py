@@ -22,7 +22,7 @@ import numpy as np
 import numpy.typing as npt
 
 from pipeline.errors import InputError
-from pipeline.sources import SourceInfo, is_live
+from pipeline.sources import SourceInfo, check_frame_size, check_video_file, is_live
 
 log = logging.getLogger(__name__)
 
@@ -93,11 +93,16 @@ class PacketSource:
         self._stream.thread_type = "SLICE"  # frame threads would delay frames behind packets
         self.codec = self._codec_info()
         self.info = self._read_info()
+        try:
+            check_frame_size(self.info.width, self.info.height, spec)
+        except InputError:
+            self.close()
+            raise
         self._keyframes: list[float] = []
 
     def _open(self, spec: str | int, timeout_s: float) -> av.container.InputContainer:
-        if not self.live and not Path(str(spec)).is_file():
-            raise InputError(f"video not found: {spec}")
+        if not self.live:
+            check_video_file(Path(str(spec)))
         options = {"rtsp_transport": "tcp"} if str(spec).startswith("rtsp") else {}
         try:
             container = av.open(str(spec), options=options, timeout=(timeout_s, timeout_s))
@@ -106,6 +111,9 @@ class PacketSource:
         if not container.streams.video:
             container.close()
             raise InputError(f"no decodable video in {spec}: it has no video stream")
+        if container.streams.video[0].codec_context is None:
+            container.close()
+            raise InputError(f"no decodable video in {spec}: FFmpeg has no decoder for its codec")
         return container
 
     def _codec_info(self) -> CodecInfo:

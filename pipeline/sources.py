@@ -21,11 +21,60 @@ from pipeline.errors import InputError
 
 log = logging.getLogger(__name__)
 
+# Failed grabs in a row stepped over in a file before taking it as ending there.
+MAX_DAMAGED_IN_A_ROW = 50
+
 LIVE_PREFIXES = ("rtsp://", "rtsps://", "http://", "https://", "rtmp://", "udp://", "tcp://")
+
+# The largest frame read: DCI 8K, about 106 MB per decoded BGR frame. Frame queues and
+# evidence pre-roll hold many frames, so a bigger picture (or a header that claims one) would
+# exhaust memory instead of failing clearly.
+MAX_FRAME_WIDTH, MAX_FRAME_HEIGHT = 8192, 4320
+MAX_FRAME_PIXELS = MAX_FRAME_WIDTH * MAX_FRAME_HEIGHT
+
+# FFmpeg opens a still picture as a one-frame "video" with no timestamps; the first bytes
+# tell them apart before it does.
+_STILL_IMAGE_SIGNATURES = (
+    (b"\x89PNG\r\n\x1a\n", "PNG"),
+    (b"\xff\xd8\xff", "JPEG"),
+    (b"II*\x00", "TIFF"),
+    (b"MM\x00*", "TIFF"),
+    (b"BM", "BMP"),
+)
 
 
 def is_live(spec: str | int) -> bool:
     return isinstance(spec, int) or str(spec).lower().startswith(LIVE_PREFIXES)
+
+
+def check_video_file(path: Path) -> None:
+    """Raise `InputError` saying what is wrong when `path` cannot be a video file: missing,
+    a folder, unreadable, empty, or a still image."""
+    if path.is_dir():
+        raise InputError(f"{path} is a folder, not a video file")
+    if not path.is_file():
+        raise InputError(f"video not found: {path}")
+    try:
+        with path.open("rb") as handle:
+            head = handle.read(16)
+    except OSError as exc:
+        raise InputError(f"cannot read video {path}: {exc.strerror}") from None
+    if not head:
+        raise InputError(f"no decodable video in {path}: the file is empty (0 bytes)")
+    for signature, kind in _STILL_IMAGE_SIGNATURES:
+        if head.startswith(signature):
+            raise InputError(f"{path} is a {kind} still image, not a video")
+
+
+def check_frame_size(width: int, height: int, spec: str | int) -> None:
+    """Raise `InputError` for a picture above `MAX_FRAME_PIXELS`."""
+    pixels = width * height
+    if pixels > MAX_FRAME_PIXELS:
+        raise InputError(
+            f"video {spec} is {width}x{height} ({pixels / 1e6:.0f} megapixels); streetwatch "
+            f"reads at most {MAX_FRAME_WIDTH}x{MAX_FRAME_HEIGHT} ({MAX_FRAME_PIXELS / 1e6:.1f} "
+            "megapixels): scale it down first (ffmpeg -i IN -vf scale=3840:-2 OUT)"
+        )
 
 
 class RateGate:
@@ -99,17 +148,16 @@ class VideoSource:
         self.truncated = False
         self._capture = self._open(spec, open_timeout_s)
         self.info = self._read_info()
+        try:
+            check_frame_size(self.info.width, self.info.height, spec)
+        except InputError:
+            self.close()
+            raise
 
     def _open(self, spec: str | int, timeout_s: float) -> cv2.VideoCapture:
         if not self.live:
             path = Path(str(spec))
-            if not path.is_file():
-                raise InputError(f"video not found: {path}")
-            try:
-                with path.open("rb") as handle:
-                    handle.read(1)
-            except OSError as exc:
-                raise InputError(f"cannot read video {path}: {exc.strerror}") from None
+            check_video_file(path)
             capture = cv2.VideoCapture(str(path), cv2.CAP_FFMPEG)
         else:
             # A stream that stays connected but sends nothing must not block the reader for
@@ -125,7 +173,8 @@ class VideoSource:
             )
         if not capture.isOpened():
             capture.release()
-            raise InputError(f"no decodable video in {spec}")
+            why = "" if self.live else ": not a video, damaged, or a codec FFmpeg cannot decode"
+            raise InputError(f"no decodable video in {spec}{why}")
         return capture
 
     def _read_info(self) -> SourceInfo:
@@ -142,18 +191,41 @@ class VideoSource:
         )
 
     def frames(self) -> Iterator[GrabbedFrame]:
-        """Grab every frame in order; stops at the end of a file or when a live source drops."""
+        """Grab every frame in order; stops at the end of a file or when a live source drops.
+        A file's frames that fail to decode are skipped and counted in `corrupt_frames`."""
         started = self.clock_origin if self.clock_origin is not None else time.monotonic()
         index = -1
         last_t = -math.inf
+        failed_in_a_row = 0
         while True:
             if not self._capture.grab():
-                self._note_end(index)
+                if self._may_skip(index, failed_in_a_row):
+                    # A damaged frame mid-file: the next grab goes on with the next packet.
+                    index += 1
+                    failed_in_a_row += 1
+                    continue
+                # A run of failures that reaches the end is where the file stops, not damage.
+                self.corrupt_frames -= failed_in_a_row
+                self._note_end(index - failed_in_a_row)
                 return
+            if failed_in_a_row:
+                log.warning("%s: skipped %d damaged frame(s)", self.spec, failed_in_a_row)
+            failed_in_a_row = 0
             index += 1
             t = time.monotonic() - started if self.live else self._file_time(index, last_t)
             last_t = t
             yield GrabbedFrame(index=index, t=t, _capture=self._capture)
+
+    def _may_skip(self, index: int, failed_in_a_row: int) -> bool:
+        """Whether a failed grab at `index + 1` is a damaged frame to step over: only in a
+        file whose frame count says more are coming, and not past MAX_DAMAGED_IN_A_ROW."""
+        expected = self.info.frame_count
+        if self.live or not expected or index + 1 >= expected:
+            return False
+        if failed_in_a_row >= MAX_DAMAGED_IN_A_ROW:
+            return False
+        self.corrupt_frames += 1
+        return True
 
     def _file_time(self, index: int, last_t: float) -> float:
         # Container timestamps drive the rules; some AVI files report nothing useful, so fall

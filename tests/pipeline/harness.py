@@ -72,6 +72,7 @@ def run_scene(
     every_n_frames: int = 1,
     store: IncidentStore | None = None,
     name: str = "scene",
+    video_override: Path | None = None,
     **camera: Any,
 ) -> Outcome:
     files = write_bundle(scene, tmp_path / "scene", name, every_n_frames)
@@ -83,7 +84,7 @@ def run_scene(
     evidence_dir = tmp_path / "evidence"
     sink = IncidentSink(EvidenceWriter(evidence_dir), store)
     detector = create_detector(DetectorConfig(type="replay", model=files["detections"]))
-    with open_source(app.cameras[0], str(files["video"])) as source:
+    with open_source(app.cameras[0], str(video_override or files["video"])) as source:
         try:
             result = process_video(source, app, app.cameras[0], detector, sink, start, store)
         finally:
