@@ -27,6 +27,8 @@ __all__ = [
     "EvidenceError",
     "EvidenceWriter",
     "annotate_alert",
+    "fsync_dir",
+    "os_error_of",
     "remove_incident_files",
     "sha256_file",
     "sweep_temporaries",
@@ -54,7 +56,20 @@ def sha256_file(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _fsync_dir(folder: Path) -> None:
+def os_error_of(exc: BaseException) -> OSError | None:
+    """The operating-system error behind a failed write (disk full, read-only, I/O error),
+    looking through wrappers such as EvidenceError; None when it was something else."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        if isinstance(current, OSError) and current.errno is not None:
+            return current
+        seen.add(id(current))
+        current = current.__cause__ or current.__context__
+    return None
+
+
+def fsync_dir(folder: Path) -> None:
     # Makes a rename or a new entry durable; directories cannot be opened on Windows.
     if os.name != "posix":
         return
@@ -125,7 +140,7 @@ class EvidenceWriter:
         except BaseException:
             tmp.unlink(missing_ok=True)
             raise
-        _fsync_dir(folder)
+        fsync_dir(folder)
         logger.info(
             "incident %s: clip of %d frames, %d bytes in %.2f s",
             incident_id,
@@ -153,8 +168,8 @@ class EvidenceWriter:
             return folder
         folder.mkdir(parents=True, exist_ok=True)
         # New directory entries must reach the disk too, or the files vanish with them.
-        _fsync_dir(folder.parent)
-        _fsync_dir(folder.parent.parent)
+        fsync_dir(folder.parent)
+        fsync_dir(folder.parent.parent)
         return folder
 
 
@@ -170,7 +185,7 @@ def _atomic_write(folder: Path, name: str, tag: str, data: bytes) -> str:
     except BaseException:
         Path(tmp_name).unlink(missing_ok=True)
         raise
-    _fsync_dir(folder)
+    fsync_dir(folder)
     return hashlib.sha256(data).hexdigest()
 
 
@@ -216,7 +231,7 @@ def remove_incident_files(root: Path, incident_id: str) -> list[Path]:
         return []
     files = [p for p in folder.rglob("*") if p.is_file()]
     shutil.rmtree(folder)
-    _fsync_dir(folder.parent)
+    fsync_dir(folder.parent)
     logger.info("removed %d evidence files of incident %s", len(files), incident_id)
     return files
 

@@ -1,8 +1,10 @@
 """Start-up recovery and `streetwatch verify`: evidence on disk and rows in the database agree.
 
 Evidence files are renamed into place before their row is committed, so a crash can leave
-files without a row (swept here, and logged) but never a row without its files. `verify`
-recomputes every stored SHA-256 and the audit chain and reports any mismatch.
+files without a row (swept here, and logged) but never a row without its files. Files of
+incidents still waiting in the pending-write queue (the database was unreachable) have no row
+yet either; they are kept for the replay. `verify` recomputes every stored SHA-256 and the
+audit chain and reports any mismatch.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from pipeline.evidence import sha256_file, sweep_temporaries
+from pipeline.pending_queue import pending_dir_for, queued_incident_ids
 from pipeline.store.db import check_integrity
 from pipeline.store.tables import EvidenceRow, IncidentRow
 
@@ -31,6 +34,7 @@ BUSY_AGE_S = 120.0  # files this young may belong to another writer's incident i
 class RecoveryReport:
     temporaries: list[Path] = field(default_factory=list)
     orphans: list[Path] = field(default_factory=list)  # incident folders with no row
+    queued: int = 0  # incidents kept because the pending-write queue still refers to them
     integrity: list[str] = field(default_factory=list)
 
 
@@ -40,7 +44,7 @@ class VerifyReport:
     problems: list[str] = field(default_factory=list)
 
 
-def recover(engine: Engine, evidence_dir: Path) -> RecoveryReport:
+def recover(engine: Engine, evidence_dir: Path, pending_dir: Path | None = None) -> RecoveryReport:
     """Sweep what a crash can leave behind; run before any camera starts.
 
     Another writer on the same folder may be between writing an incident's files and
@@ -54,7 +58,9 @@ def recover(engine: Engine, evidence_dir: Path) -> RecoveryReport:
         return report
     min_age = 0.0 if _take_writer_lock(evidence_dir) else BUSY_AGE_S
     report.temporaries = sweep_temporaries(evidence_dir, min_age_s=min_age)
-    known = _incident_ids(engine)
+    queued = queued_incident_ids(pending_dir or pending_dir_for(evidence_dir))
+    report.queued = len(queued)
+    known = _incident_ids(engine) | queued
     now = time.time()
     for folder in _incident_folders(evidence_dir):
         if folder.name not in known and now - folder.stat().st_mtime >= min_age:

@@ -16,18 +16,27 @@ logger = logging.getLogger(__name__)
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 SQLITE_BUSY_TIMEOUT_MS = 10_000
+PG_CONNECT_TIMEOUT_S = 10
 
 
 def make_engine(url: str) -> Engine:
     """An engine for `url`; SQLite files get WAL, foreign keys and a busy timeout."""
     parsed = make_url(url)
     if parsed.get_backend_name() != "sqlite":
-        # Long-running workers outlive server restarts and idle disconnects.
-        return create_engine(parsed, pool_pre_ping=True)
+        # Long-running workers outlive server restarts and idle disconnects. A bounded
+        # connect time lets writes go to the pending queue instead of hanging on a dead host.
+        connect_args = (
+            {"connect_timeout": PG_CONNECT_TIMEOUT_S} if _wants_connect_timeout(parsed) else {}
+        )
+        return create_engine(parsed, pool_pre_ping=True, connect_args=connect_args)
     _ensure_sqlite_folder(parsed)
     engine = create_engine(parsed)
     event.listen(engine, "connect", _sqlite_on_connect)
     return engine
+
+
+def _wants_connect_timeout(url: URL) -> bool:
+    return url.get_backend_name() == "postgresql" and url.query.get("connect_timeout") is None
 
 
 def _ensure_sqlite_folder(url: URL) -> None:

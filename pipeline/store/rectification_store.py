@@ -8,6 +8,7 @@ from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import sessionmaker
 
 from pipeline.records import EvidenceFile
@@ -15,6 +16,7 @@ from pipeline.rectification import Outcome, RectificationOutcome, ResolvedSpot
 from pipeline.store.repository import evidence_row
 from pipeline.store.tables import IncidentRow
 from pipeline.store.workflow import CAMERA_ACTOR, apply_action
+from pipeline.store.writes import describe_db_error, is_connection_error
 
 logger = logging.getLogger(__name__)
 
@@ -28,6 +30,21 @@ class RectificationStore:
         self._sessions = sessionmaker(engine, expire_on_commit=False)
 
     def resolved_spots(self, camera: str, started_at: datetime) -> list[ResolvedSpot]:
+        """Resolved incidents of `camera` to check; none while the database is unreachable
+        (one warning line each poll: the watcher simply asks again at its next poll)."""
+        try:
+            return self._resolved_spots(camera, started_at)
+        except SQLAlchemyError as exc:
+            if not is_connection_error(exc):
+                raise
+            logger.warning(
+                "camera %s: rectification check postponed, database unreachable (%s)",
+                camera,
+                describe_db_error(exc),
+            )
+            return []
+
+    def _resolved_spots(self, camera: str, started_at: datetime) -> list[ResolvedSpot]:
         query = select(IncidentRow).where(
             IncidentRow.camera == camera, IncidentRow.status == "resolved"
         )

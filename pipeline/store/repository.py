@@ -9,14 +9,19 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, delete, func, or_, select
 from sqlalchemy.engine import Engine
-from sqlalchemy.orm import sessionmaker
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+from sqlalchemy.orm import Session, sessionmaker
 
 from pipeline.records import EvidenceFile, EvidenceKind, IncidentRecord, Presence
+from pipeline.store import audit
 from pipeline.store.tables import Base, DwellStateRow, EvidenceRow, IncidentRow, utc_now
+from pipeline.store.writes import MissingEvidence, describe_db_error, is_connection_error
 
 logger = logging.getLogger(__name__)
 
 Box = tuple[float, float, float, float]
+# Audit action noting evidence that could not be written (e.g. the disk was full).
+EVIDENCE_MISSING_ACTION = "evidence.missing"
 
 
 class IncidentNotFoundError(LookupError):
@@ -47,6 +52,62 @@ class IncidentStore:
         with self._sessions.begin() as session:
             session.add(_incident_row(record))
         logger.debug("stored incident %s (%d evidence files)", record.id, len(record.evidence))
+
+    def ensure_incident(
+        self, record: IncidentRecord, missing: MissingEvidence | None = None
+    ) -> bool:
+        """Insert the incident (with its evidence rows, and an audit note of `missing`
+        evidence) unless a row with its id is already there; True when inserted now.
+
+        Replays after a lost commit acknowledgement end here: the row was committed, the
+        reply never came, and inserting again would fail or duplicate.
+        """
+        try:
+            with self._sessions.begin() as session:
+                if session.get(IncidentRow, record.id) is not None:
+                    return False
+                session.add(_incident_row(record))
+                if missing is not None:
+                    session.flush()  # the audit entry refers to the incident row
+                    _note_missing(session, record.id, missing)
+        except IntegrityError:
+            # Another writer inserted it between our look and our insert.
+            if self.get_incident(record.id) is not None:
+                return False
+            raise
+        logger.debug("stored incident %s (%d evidence files)", record.id, len(record.evidence))
+        return True
+
+    def ensure_evidence(
+        self,
+        incident_id: str,
+        files: Sequence[EvidenceFile],
+        missing: MissingEvidence | None = None,
+    ) -> list[EvidenceFile]:
+        """Attach the files whose kind the incident does not have yet (and note `missing`
+        evidence once); returns the files attached now. Safe to repeat."""
+        with self._sessions.begin() as session:
+            row = session.get(IncidentRow, incident_id)
+            if row is None:
+                raise IncidentNotFoundError(incident_id)
+            have = {e.kind: e for e in row.evidence}
+            added = []
+            for file in files:
+                stored = have.get(EvidenceKind(file.kind).value)
+                if stored is None:
+                    row.evidence.append(evidence_row(file))
+                    added.append(file)
+                elif stored.sha256 != file.sha256:
+                    logger.warning(
+                        "incident %s already has %s evidence %s; %s not attached",
+                        incident_id,
+                        stored.kind,
+                        stored.sha256[:12],
+                        file.sha256[:12],
+                    )
+            if missing is not None and not _has_note(session, incident_id, missing):
+                _note_missing(session, incident_id, missing)
+        return added
 
     def add_evidence(self, incident_id: str, files: Sequence[EvidenceFile]) -> None:
         """Attach more evidence files (e.g. the clip, finished after the alert)."""
@@ -102,7 +163,30 @@ class IncidentStore:
         `rectified_since` is given) rectified since then, if any.
 
         "Same spot" means same camera and zone and a box IoU of at least `min_iou`.
+        While the database is unreachable this answers None (and logs it): the camera must
+        keep alerting, and a missed repeat link costs less than a stopped camera.
         """
+        try:
+            return self._find_earlier_at_spot(camera, zone, box, before, min_iou, rectified_since)
+        except SQLAlchemyError as exc:
+            if not is_connection_error(exc):
+                raise
+            logger.warning(
+                "camera %s: repeat check skipped, database unreachable (%s)",
+                camera,
+                describe_db_error(exc),
+            )
+            return None
+
+    def _find_earlier_at_spot(
+        self,
+        camera: str,
+        zone: str,
+        box: Box,
+        before: datetime,
+        min_iou: float,
+        rectified_since: datetime | None,
+    ) -> IncidentRecord | None:
         earlier: ColumnElement[bool] = IncidentRow.alert_at < before
         if rectified_since is not None:
             earlier = or_(earlier, IncidentRow.rectified_at >= rectified_since)
@@ -174,6 +258,24 @@ def box_iou(a: Box, b: Box) -> float:
     area_b = max(0.0, b[2] - b[0]) * max(0.0, b[3] - b[1])
     union = area_a + area_b - inter
     return inter / union if union > 0 else 0.0
+
+
+def _missing_detail(missing: MissingEvidence) -> dict[str, Any]:
+    return {"kinds": [EvidenceKind(k).value for k in missing.kinds], "reason": missing.reason}
+
+
+def _note_missing(session: Session, incident_id: str, missing: MissingEvidence) -> None:
+    # In the incident's audit trail, so the operator sees why a picture or clip is absent.
+    detail = _missing_detail(missing)
+    audit.append(session, audit.SYSTEM_ACTOR, EVIDENCE_MISSING_ACTION, incident_id, detail)
+
+
+def _has_note(session: Session, incident_id: str, missing: MissingEvidence) -> bool:
+    detail = _missing_detail(missing)
+    return any(
+        entry.action == EVIDENCE_MISSING_ACTION and entry.detail == detail
+        for entry in audit.entries_for_incident(session, incident_id)
+    )
 
 
 def evidence_row(file: EvidenceFile) -> EvidenceRow:

@@ -14,12 +14,14 @@ from alembic.migration import MigrationContext
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError, OperationalError, StatementError
+from sqlalchemy.orm import Session
 
 from pipeline.records import EvidenceFile, EvidenceKind, IncidentRecord, Presence
 from pipeline.settings import Settings
-from pipeline.store import IncidentNotFoundError, IncidentStore, check_integrity, make_engine
+from pipeline.store import IncidentNotFoundError, IncidentStore, audit, check_integrity, make_engine
 from pipeline.store import migrate as migrate_db
 from pipeline.store.tables import Base
+from pipeline.store.writes import MissingEvidence
 
 PG_ADMIN_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 T0 = datetime(2024, 5, 17, 8, 30, 0, 250000, tzinfo=timezone(timedelta(hours=2)))
@@ -318,3 +320,51 @@ def test_migration_matches_models(store: IncidentStore, engine: Engine) -> None:
     with engine.connect() as conn:
         context = MigrationContext.configure(conn, opts={"compare_type": True})
         assert compare_metadata(context, Base.metadata) == []
+
+
+def test_ensure_incident_inserts_once_so_a_replay_adds_nothing(store: IncidentStore) -> None:
+    record = make_record()
+    assert store.ensure_incident(record) is True
+    # A replay after a commit whose acknowledgement was lost: the row is already there.
+    assert store.ensure_incident(record) is False
+    assert store.count_rows()["incidents"] == 1
+    assert store.count_rows()["evidence"] == len(record.evidence)
+
+
+def test_ensure_evidence_attaches_each_kind_once_and_notes_missing_once(
+    store: IncidentStore,
+) -> None:
+    missing = MissingEvidence((EvidenceKind.alert_annotated,), "No space left on device")
+    record = make_record(kinds=(EvidenceKind.first_seen,))
+    assert store.ensure_incident(record, missing) is True
+    clip = evidence(record.id, EvidenceKind.clip)
+    assert store.ensure_evidence(record.id, [clip]) == [clip]
+    assert store.ensure_evidence(record.id, [clip]) == []
+    clip_missing = MissingEvidence((EvidenceKind.clip,), "No space left on device")
+    store.ensure_evidence(record.id, [], clip_missing)
+    store.ensure_evidence(record.id, [], clip_missing)
+    stored = store.get_incident(record.id)
+    assert stored is not None
+    assert [e.kind for e in stored.evidence] == [EvidenceKind.first_seen, EvidenceKind.clip]
+    with Session(store.engine) as session:
+        notes = [
+            (e.action, e.actor, e.detail) for e in audit.entries_for_incident(session, record.id)
+        ]
+    assert notes == [
+        ("evidence.missing", "system", {"kinds": ["alert_annotated"], "reason": missing.reason}),
+        ("evidence.missing", "system", {"kinds": ["clip"], "reason": missing.reason}),
+    ]
+    assert audit.verify_chain(store.engine) == []
+
+
+def test_repeat_lookup_answers_none_while_the_database_is_unreachable(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # Nothing listens on port 1: every connection is refused at once.
+    engine = make_engine("postgresql+psycopg://postgres@127.0.0.1:1/none")
+    try:
+        found = IncidentStore(engine).find_earlier_at_spot("cam-1", "z", (0, 0, 9, 9), T0)
+    finally:
+        engine.dispose()
+    assert found is None
+    assert "repeat check skipped, database unreachable" in caplog.text
