@@ -49,4 +49,8 @@ def camera_public(runtime: Runtime, name: str, detect_fps: float, zones: list[st
         lag_s=round(status.lag_s, 3),
         frames_dropped=status.frames_dropped,
         zones=zones,
+        frames_read=status.frames_read,
+        frames_detected=status.frames_detected,
+        reconnects=status.reconnects,
+        retry_delay_s=status.retry_delay_s,
     )

@@ -100,6 +100,11 @@ class CameraPublic(BaseModel):
     lag_s: float
     frames_dropped: int
     zones: list[str]
+    # Counters since the process started, so a wall can tell a stalled camera from a slow one.
+    frames_read: int = 0
+    frames_detected: int = 0
+    reconnects: int = 0
+    retry_delay_s: float = 0.0  # back-off before the next reconnect attempt; 0 while online
 
 
 class EvidencePublic(BaseModel):

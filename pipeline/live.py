@@ -53,6 +53,7 @@ class CameraStatus:
     fault: str | None = None  # covered / moved / blurred: rules paused
     last_error: str = ""
     lag_s: float = 0.0
+    retry_delay_s: float = 0.0  # the back-off being waited before the next attempt; 0 online
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,8 +95,11 @@ class LiveCamera:
         sink: IncidentSink,
         store: IncidentStore | None = None,
         open_source: Callable[[str | int, float], Source] | None = None,
+        backoff: Backoff | None = None,
     ) -> None:
         self.app, self.camera, self.detector = app, camera, detector
+        # Delays between reconnect attempts; replaceable until `start()` (tests shorten it).
+        self.backoff = backoff or Backoff()
         self.sink, self.store = sink, store
         self.status = CameraStatus(camera.name)
         # Newest sampled frame as JPEG for the API's snapshot; one reference assignment,
@@ -139,26 +143,30 @@ class LiveCamera:
         self.status.state = CameraState.stopped
 
     def _read_loop(self) -> None:
-        backoff = Backoff()
         while not self._stop.is_set():
             try:
                 source = self._open(self.camera.source, self._origin)
             except InputError as exc:
-                self._went_offline(str(exc), backoff.next())
+                # Unreachable: offline until an attempt succeeds.
+                self._went_offline(CameraState.offline, str(exc))
                 continue
-            backoff.reset()
+            self.backoff.reset()
             with source:
                 self._read_frames(source)
             if not self._stop.is_set():
-                self._went_offline("stream ended", backoff.next())
+                # A stream that gave frames and dropped is being reconnected; one that ended
+                # before any frame never worked.
+                had_frames = self.status.frames_read > 0
+                state = CameraState.reconnecting if had_frames else CameraState.offline
+                self._went_offline(state, "stream ended")
 
-    def _went_offline(self, reason: str, delay: float) -> None:
-        self.status.state = (
-            CameraState.reconnecting if self.status.frames_read else CameraState.offline
-        )
+    def _went_offline(self, state: CameraState, reason: str) -> None:
+        delay = self.backoff.next()
+        self.status.state = state
         self.status.last_error = reason
         self.status.reconnects += 1
-        log.warning("camera %s: %s; retrying in %.0f s", self.camera.name, reason, delay)
+        self.status.retry_delay_s = delay
+        log.warning("camera %s: %s; retrying in %.1f s", self.camera.name, reason, delay)
         self._stop.wait(delay)
 
     def _read_frames(self, source: Source) -> None:
@@ -178,6 +186,7 @@ class LiveCamera:
             )
             self._clip_gate = RateGate(clip_fps)
         self.status.state = CameraState.online
+        self.status.retry_delay_s = 0.0
         if isinstance(source, PacketSource):
             self._read_packets(source)
         else:

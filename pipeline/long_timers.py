@@ -12,6 +12,7 @@ from pipeline.incidents import IncidentManager
 from pipeline.records import Presence
 from pipeline.rules import ZoneRule
 from pipeline.store.repository import IncidentStore
+from pipeline.store.writes import is_connection_error
 
 log = logging.getLogger(__name__)
 
@@ -69,7 +70,15 @@ class LongTimers:
                 for c in list(rule.timers.active.values()) + rule.timers.restored
                 if c.observations >= 2
             }
-            self.store.save_dwell_states(self.camera, rule.zone.name, states)
+            try:
+                self.store.save_dwell_states(self.camera, rule.zone.name, states)
+            except Exception as exc:
+                if not is_connection_error(exc):
+                    raise
+                # The database is away: the timers run on in memory and the next save (every
+                # save_every_s) writes them, so only a crash during the outage loses progress.
+                log.warning("camera %s: dwell timers not saved, database unreachable", self.camera)
+                return
 
     def _to_wall(self, state: dict[str, Any]) -> dict[str, Any]:
         wall = self.incidents.wall

@@ -160,3 +160,34 @@ def test_live_camera_reading_packets_writes_a_clip_from_them(tmp_path: Path) -> 
     records = store.list_incidents("cam-1")
     assert records, "no incident from the packet reader"
     assert "clip" in {e.kind.value for e in records[0].evidence}
+
+
+def test_an_unreachable_camera_is_offline_and_shows_its_backoff(tmp_path: Path) -> None:
+    """A stream that drops is `reconnecting`; once a reconnect fails it is `offline`, with
+    the back-off it waits (given to the camera) in its status, until frames come again."""
+    opened: list[float] = []
+
+    def flaky(spec: Any, origin: float) -> PacedSource:
+        opened.append(time.monotonic())
+        if len(opened) in (2, 3):
+            raise InputError("no decodable video in rtsp://camera")
+        return PacedSource(origin, seconds=0.5 if len(opened) == 1 else 30)
+
+    cam, sink, _ = _camera(tmp_path, flaky)
+    cam.backoff = Backoff(base=0.1, cap=0.2)
+    seen: list[tuple[CameraState, float]] = []
+    cam.start()
+    deadline = time.monotonic() + 8
+    while len(opened) < 4 or cam.status.state is not CameraState.online:
+        assert time.monotonic() < deadline, f"never back online: {seen}"
+        now = (cam.status.state, cam.status.retry_delay_s)
+        if not seen or seen[-1] != now:
+            seen.append(now)
+        time.sleep(0.01)
+    cam.stop()
+    sink.close()
+    assert seen[0][0] in (CameraState.starting, CameraState.online)
+    assert (CameraState.reconnecting, 0.1) in seen  # the drop: first delay
+    assert (CameraState.offline, 0.2) in seen  # failed attempts: doubled, then capped
+    assert cam.status.reconnects == 3
+    assert opened[3] - opened[2] >= 0.2
