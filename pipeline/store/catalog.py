@@ -49,10 +49,15 @@ def import_config(engine: Engine, app: AppConfig, *, replace: bool = False) -> b
 
 
 def export_config(engine: Engine, base: AppConfig) -> AppConfig:
-    """`base` (detector, class map, evidence settings) with the catalog's cameras and zones."""
+    """`base` (detector, class map, evidence settings) with the catalog's cameras and zones.
+
+    The catalog holds where a camera is and what it watches; how it is read (`reader`,
+    `decode`, `tamper_check`, `crop_to_zones`) stays in the YAML's entry of the same name.
+    """
+    from_yaml = {camera.name: camera for camera in base.cameras}
     with Session(engine) as session:
         cameras = [
-            _camera_config(row, zone_configs(session, row.name))
+            _camera_config(row, zone_configs(session, row.name), from_yaml.get(row.name))
             for row in session.scalars(select(CameraRow).order_by(CameraRow.name))
         ]
     if not cameras:
@@ -141,15 +146,20 @@ def _zone_row(camera: str, zone: ZoneConfig, position: int) -> ZoneRow:
     )
 
 
-def _camera_config(row: CameraRow, zones: list[ZoneConfig]) -> CameraConfig:
+def _camera_config(
+    row: CameraRow, zones: list[ZoneConfig], from_yaml: CameraConfig | None
+) -> CameraConfig:
     # A device index was stored as text; digits alone mean the index again.
     source: Any = int(row.source) if row.source.isdigit() else row.source
-    return CameraConfig(
-        name=row.name,
-        source=source,
-        detect_fps=row.detect_fps,
-        timezone=row.timezone,
-        latitude=row.latitude,
-        longitude=row.longitude,
-        zones=zones,
-    )
+    catalog = {
+        "name": row.name,
+        "source": source,
+        "detect_fps": row.detect_fps,
+        "timezone": row.timezone,
+        "latitude": row.latitude,
+        "longitude": row.longitude,
+        "zones": zones,
+    }
+    if from_yaml is None:  # added through the API: default reading settings
+        return CameraConfig.model_validate(catalog)
+    return CameraConfig.model_validate({**from_yaml.model_dump(), **catalog})

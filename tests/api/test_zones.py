@@ -117,3 +117,22 @@ def test_export_and_cli_round_trip(api: Api, tmp_path: Path) -> None:
     again = AppConfig.model_validate(yaml.safe_load(out.read_text()))
     assert [c.name for c in again.cameras] == ["cam-a", "cam-b"]
     assert again.camera("cam-a").zones == AppConfig.model_validate(CONFIG).camera("cam-a").zones
+
+
+def test_export_keeps_the_yamls_reading_settings_of_each_camera(api: Api) -> None:
+    base = AppConfig.model_validate(CONFIG)
+    settings = {"reader": "pyav", "decode": "keyframes", "tamper_check": False}
+    tuned = base.camera("cam-a").model_copy(update={**settings, "crop_to_zones": True})
+    yaml_config = base.model_copy(
+        update={"cameras": [tuned if c.name == "cam-a" else c for c in base.cameras]}
+    )
+    exported = export_config(api.engine, yaml_config)
+    cam_a, cam_b = exported.camera("cam-a"), exported.camera("cam-b")
+    assert (cam_a.reader, cam_a.decode, cam_a.tamper_check, cam_a.crop_to_zones) == (
+        "pyav",
+        "keyframes",
+        False,
+        True,
+    )
+    # Not set in the YAML: the defaults, not cam-a's.
+    assert (cam_b.reader, cam_b.tamper_check, cam_b.crop_to_zones) == ("opencv", True, False)
