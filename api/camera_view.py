@@ -53,4 +53,5 @@ def camera_public(runtime: Runtime, name: str, detect_fps: float, zones: list[st
         frames_detected=status.frames_detected,
         reconnects=status.reconnects,
         retry_delay_s=status.retry_delay_s,
+        analysis_errors=status.analysis_errors,
     )

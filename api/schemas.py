@@ -105,6 +105,7 @@ class CameraPublic(BaseModel):
     frames_detected: int = 0
     reconnects: int = 0
     retry_delay_s: float = 0.0  # back-off before the next reconnect attempt; 0 while online
+    analysis_errors: int = 0  # frames whose detection or rules failed (the camera went on)
 
 
 class EvidencePublic(BaseModel):

@@ -50,6 +50,7 @@ class CameraStatus:
     frames_dropped: int = 0
     reconnects: int = 0
     corrupt_frames: int = 0
+    analysis_errors: int = 0  # frames whose detection or rules raised; the camera goes on
     fault: str | None = None  # covered / moved / blurred: rules paused
     last_error: str = ""
     lag_s: float = 0.0
@@ -113,6 +114,7 @@ class LiveCamera:
         self._queue: queue.Queue[_Work] = queue.Queue(maxsize=1800)
         self._detections_waiting = 0
         self._counter_lock = threading.Lock()
+        self._last_failure_log = 0.0  # monotonic time of the last analysis-failure log line
         self._detect_gate = RateGate(camera.detect_fps)
         self._clip_gate = RateGate(app.evidence.clip_fps)
         self._origin = time.monotonic()
@@ -261,7 +263,10 @@ class LiveCamera:
                 work = self._queue.get(timeout=0.2)
             except queue.Empty:
                 continue
-            self._analyse(work)
+            try:
+                self._analyse(work)
+            except Exception as exc:  # one bad frame or store glitch must not end the analysis
+                self._analysis_failed(exc)
         if self._analyzer is not None:
             self._analyzer.flush_clips()
 
@@ -274,13 +279,33 @@ class LiveCamera:
             analyzer.on_packet(work.clip_item)
         if work.frame is None or work.jpeg is None:
             return
-        dets = detect_in_rows(self.detector, work.frame, analyzer.detect_band)
-        analyzer.on_detections(SampledFrame(work.frame, work.jpeg), dets)
-        with self._counter_lock:
-            self._detections_waiting -= 1
+        try:
+            dets = detect_in_rows(self.detector, work.frame, analyzer.detect_band)
+            analyzer.on_detections(SampledFrame(work.frame, work.jpeg), dets)
+        finally:
+            with self._counter_lock:
+                self._detections_waiting -= 1
         self.status.frames_detected += 1
         self.status.fault = analyzer.fault.value if analyzer.fault else None
         self.status.lag_s = (time.monotonic() - self._origin) - work.t
+
+    def _analysis_failed(self, exc: Exception) -> None:
+        self.status.analysis_errors += 1
+        self.status.last_error = f"analysis: {type(exc).__name__}: {exc}"
+        # The first failure with its traceback, then one line a minute while it goes on.
+        now = time.monotonic()
+        if self.status.analysis_errors == 1:
+            log.exception("camera %s: analysis of a frame failed; going on", self.camera.name)
+        elif now - self._last_failure_log >= 60.0:
+            log.error(
+                "camera %s: %d frames failed analysis so far (last: %s)",
+                self.camera.name,
+                self.status.analysis_errors,
+                self.status.last_error,
+            )
+        else:
+            return
+        self._last_failure_log = now
 
     def wall(self, t: float) -> datetime:
         return self._wall_origin + timedelta(seconds=t)

@@ -191,3 +191,31 @@ def test_an_unreachable_camera_is_offline_and_shows_its_backoff(tmp_path: Path) 
     assert (CameraState.offline, 0.2) in seen  # failed attempts: doubled, then capped
     assert cam.status.reconnects == 3
     assert opened[3] - opened[2] >= 0.2
+
+
+class FailsOnce(ParkedCarDetector):
+    """Raises on its second call, as a model or a store glitch might."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def detect(self, frames: Sequence[Frame]) -> list[Detections]:
+        self.calls += 1
+        if self.calls == 2:
+            raise RuntimeError("inference failed: out of memory")
+        return super().detect(frames)
+
+
+def test_a_frame_that_fails_analysis_does_not_end_the_camera(tmp_path: Path) -> None:
+    cam, sink, store = _camera(tmp_path, lambda spec, origin: PacedSource(origin, seconds=4.0))
+    cam.detector = FailsOnce()
+    cam.start()
+    deadline = time.monotonic() + 10
+    while cam.status.frames_detected < 14 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    cam.stop()
+    sink.close()
+    assert cam.status.analysis_errors == 1
+    assert "out of memory" in cam.status.last_error
+    assert cam.status.frames_detected >= 14  # it went on detecting after the failure
+    assert len(store.list_incidents("cam-1")) == 1  # and the car still became an incident
