@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -17,9 +18,13 @@ from fastapi import Depends, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.openapi.utils import get_openapi
 from fastapi.staticfiles import StaticFiles
+from sqlalchemy.exc import DataError
 
+from api.body_limit import BodyLimit
 from api.deps import authorize
 from api.events import watch_cameras
+from api.params import data_error, reject_nul
+from api.request_limit import RequestLimit
 from api.routers import (
     actions,
     auth,
@@ -90,14 +95,20 @@ def create_app(settings: ApiSettings, runtime: Runtime) -> FastAPI:
         title="streetwatch",
         version="0.1.0",
         lifespan=lifespan,
-        dependencies=[Depends(authorize)],
+        # reject_nul first: `authorize` may look a `?ticket=` up in the database.
+        dependencies=[Depends(reject_nul), Depends(authorize)],
     )
+    app.add_exception_handler(DataError, data_error)
     app.state.settings = settings
     app.state.runtime = runtime
     app.state.login_limiter = LoginLimiter(settings.login_max_failures, settings.login_window_s)
     app.state.evidence_views = ViewLog()
     for module in ROUTERS:
         app.include_router(module.router)
+    # Innermost: a request waits for its place only once BodyLimit has let it in.
+    app.add_middleware(RequestLimit, limit=settings.max_concurrent_requests)
+    # Added before CORS so that CORS wraps it: a browser can then read the 413 too.
+    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     if settings.cors_origin_list:
         app.add_middleware(
             CORSMiddleware,
@@ -109,6 +120,15 @@ def create_app(settings: ApiSettings, runtime: Runtime) -> FastAPI:
     _mount_static(app)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app
+
+
+def freeze_startup_heap() -> None:
+    """Call once before serving. What exists by then (routes, schemas, mappers, the model)
+    lives as long as the server; frozen, it is left out of the garbage collections that the
+    short-lived objects of every request keep starting, which otherwise walk all of it
+    (the incident list cost a third more CPU without this)."""
+    gc.collect()
+    gc.freeze()
 
 
 def _mount_static(app: FastAPI) -> None:

@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import hmac
 import logging
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Annotated, Literal
 
+import anyio
 from fastapi import Depends, HTTPException, status
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import HTTPConnection
 
 from api import roles
@@ -49,12 +51,14 @@ class Principal:
         return self.role == "patrol"
 
 
-def get_runtime(conn: HTTPConnection) -> Runtime:
+# Dependencies that only read memory are `async`: FastAPI runs a sync one in its thread
+# pool, and under load those trips (several a request) cost more than the work itself.
+async def get_runtime(conn: HTTPConnection) -> Runtime:
     runtime: Runtime = conn.app.state.runtime
     return runtime
 
 
-def get_settings(conn: HTTPConnection) -> ApiSettings:
+async def get_settings(conn: HTTPConnection) -> ApiSettings:
     settings: ApiSettings = conn.app.state.settings
     return settings
 
@@ -63,9 +67,15 @@ RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
 SettingsDep = Annotated[ApiSettings, Depends(get_settings)]
 
 
-def get_db(runtime: RuntimeDep) -> Iterator[Session]:
-    with Session(runtime.engine, expire_on_commit=False) as session:
+async def get_db(runtime: RuntimeDep) -> AsyncIterator[Session]:
+    # Opening a session does no I/O (it connects at its first query), so only closing it,
+    # which hands the connection back, goes to the thread pool.
+    session = Session(runtime.engine, expire_on_commit=False)
+    try:
         yield session
+    finally:
+        with anyio.CancelScope(shield=True):  # a cancelled request still returns its connection
+            await run_in_threadpool(session.close)
 
 
 DbSession = Annotated[Session, Depends(get_db)]
@@ -143,7 +153,7 @@ def authorize(conn: HTTPConnection, db: DbSession) -> Principal | None:
     return principal
 
 
-def current_user(
+async def current_user(
     conn: HTTPConnection, _checked: Annotated[object, Depends(authorize)]
 ) -> Principal:
     principal: Principal | None = getattr(conn.state, "principal", None)
@@ -163,8 +173,10 @@ def team_scope(principal: Principal, db: Session) -> TeamScope | None:
     return TeamScope(principal.team, zones)
 
 
-def get_scope(principal: CurrentUser, db: DbSession) -> TeamScope | None:
-    return team_scope(principal, db)
+async def get_scope(principal: CurrentUser, db: DbSession) -> TeamScope | None:
+    if not principal.is_patrol:
+        return None  # most callers: no database work, so no trip to the thread pool
+    return await run_in_threadpool(team_scope, principal, db)
 
 
 ScopeDep = Annotated[TeamScope | None, Depends(get_scope)]

@@ -7,7 +7,7 @@ import logging
 from pathlib import Path
 from typing import Any
 
-from api.app import create_app
+from api.app import create_app, freeze_startup_heap
 from api.demo_users import ensure_demo_users
 from api.events import make_incident_listener, make_update_listener
 from api.runtime import Runtime
@@ -94,6 +94,7 @@ def _run_server(settings: ApiSettings, runtime: Runtime, host: str, port: int) -
     import uvicorn
 
     app = create_app(settings, runtime)
+    freeze_startup_heap()
     print(f"serving on http://{host}:{port} ({len(runtime.cameras)} cameras live)")
     # uvicorn's access log shows paths only (never headers); query strings hold no secrets
     # except single-use tickets, which are spent by the time anyone reads the log.

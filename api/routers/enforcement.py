@@ -11,6 +11,7 @@ from sqlalchemy import select
 from api.convert import incident_detail
 from api.deps import CurrentUser, DbSession, RuntimeDep, SettingsDep
 from api.events import OPENED, publish_incident
+from api.params import RowId
 from api.schemas import IncidentDetail
 from api.schemas_enforcement import CandidatePublic, SuppressionPublic, SuppressRequest
 from api.uploads import read_photo
@@ -59,7 +60,7 @@ def list_suppressions(db: DbSession, include_lifted: bool = False) -> list[Suppr
 
 
 @router.post("/api/suppressions/{suppression_id}/lift", response_model=SuppressionPublic)
-def lift_suppression(suppression_id: int, user: CurrentUser, db: DbSession) -> SuppressionPublic:
+def lift_suppression(suppression_id: RowId, user: CurrentUser, db: DbSession) -> SuppressionPublic:
     try:
         spot = suppression.lift(db, suppression_id, user.username)
     except suppression.SuppressionNotFoundError as exc:

@@ -11,6 +11,7 @@ from fastapi.responses import StreamingResponse
 from sqlalchemy.orm import Session
 
 from api.deps import RuntimeDep
+from api.params import instant
 from api.runtime import Runtime
 from pipeline.store.incident_export import csv_chunks, export_rows, geojson_chunks
 from pipeline.store.incident_query import IncidentFilter
@@ -30,12 +31,7 @@ def export_filter(
     type_: str | None,
 ) -> IncidentFilter:
     """The incident filter of an export request, or 422 naming the bad value."""
-    for name, value in (("start", start), ("end", end)):
-        if value is not None and value.tzinfo is None:
-            raise HTTPException(
-                status.HTTP_422_UNPROCESSABLE_CONTENT,
-                f"{name}: give a time zone (e.g. 2024-06-01T00:00:00Z), got {value.isoformat()}",
-            )
+    start, end = instant(start, "start"), instant(end, "end")
     if start is not None and end is not None and end <= start:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, "end must be after start")
     if status_ is not None and status_ not in STATUSES:

@@ -12,6 +12,7 @@ from fastapi import APIRouter, HTTPException, Query, status
 
 from api.convert import incident_detail, incidents_public
 from api.deps import DbSession, ScopeDep
+from api.params import instant
 from api.schemas import IncidentDetail, IncidentPage
 from pipeline.store.incident_query import Cursor, IncidentFilter, page, visible
 
@@ -36,15 +37,6 @@ def decode_cursor(text: str) -> Cursor:
         raise HTTPException(
             status.HTTP_400_BAD_REQUEST, "cursor is not one this API handed out"
         ) from None
-
-
-def _aware(value: datetime | None, name: str) -> datetime | None:
-    if value is not None and value.tzinfo is None:
-        raise HTTPException(
-            status.HTTP_422_UNPROCESSABLE_CONTENT,
-            f"{name}: give a time zone (e.g. 2024-06-01T00:00:00Z), got {value.isoformat()}",
-        )
-    return value
 
 
 @router.get("", response_model=IncidentPage)
@@ -73,8 +65,8 @@ def list_incidents(
         zone=zone,
         type=type_,
         team=team,
-        since=_aware(since, "since"),
-        until=_aware(until, "until"),
+        since=instant(since, "since"),
+        until=instant(until, "until"),
         scope=scope,
         source=source,
         suppressed=suppressed,

@@ -14,6 +14,7 @@ from fastapi import APIRouter, HTTPException, Query, status
 from pydantic import BaseModel, ConfigDict
 
 from api.deps import CurrentUser, DbSession, RuntimeDep
+from api.params import RowId
 from pipeline.integrations import deliveries
 from pipeline.integrations.webhooks import redact_url
 from pipeline.store.tables import WebhookDeliveryRow
@@ -63,7 +64,7 @@ def list_dead_letters(
 
 @router.post("/dead-letters/{delivery_id}/retry", response_model=WebhookDeliveryPublic)
 def retry_dead_letter(
-    delivery_id: int, db: DbSession, runtime: RuntimeDep, user: CurrentUser
+    delivery_id: RowId, db: DbSession, runtime: RuntimeDep, user: CurrentUser
 ) -> WebhookDeliveryPublic:
     row = db.get(WebhookDeliveryRow, delivery_id)
     if row is None or row.status != deliveries.DEAD:

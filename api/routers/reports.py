@@ -26,7 +26,11 @@ VariantQuery = Annotated[
     Query(description="public: reviewed violations only, faces and plates blurred"),
 ]
 TimezoneQuery = Annotated[
-    str | None, Query(description="IANA zone for days and hours (default: the cameras' zone)")
+    str | None,
+    Query(
+        max_length=64,
+        description="IANA zone for days and hours (default: the cameras' zone)",
+    ),
 ]
 MonthQuery = Annotated[str, Query(pattern=r"^\d{4}-\d{2}$", examples=["2026-11"])]
 WeekQuery = Annotated[str, Query(pattern=r"^\d{4}-[Ww]\d{2}$", examples=["2026-W47"])]
@@ -37,7 +41,7 @@ HTML_CSP = "default-src 'none'; img-src data:; style-src 'unsafe-inline'"
 def _period(db: DbSession, kind: str, value: str, tz_name: str | None) -> Period:
     try:
         tz = ZoneInfo(tz_name) if tz_name else default_timezone(db)
-    except (ZoneInfoNotFoundError, ValueError):
+    except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: a name no file can have
         raise HTTPException(
             status.HTTP_422_UNPROCESSABLE_CONTENT, f"unknown time zone {tz_name!r}"
         ) from None

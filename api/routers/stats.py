@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from fastapi import APIRouter, HTTPException, status
+from fastapi import APIRouter
 
 from api.deps import DbSession
+from api.params import instant
 from api.schemas import StatsPublic
 from pipeline.store.incident_query import stats
 
@@ -17,9 +18,5 @@ router = APIRouter(prefix="/api", tags=["stats"])
 def get_stats(
     db: DbSession, since: datetime | None = None, until: datetime | None = None
 ) -> StatsPublic:
-    for name, value in (("since", since), ("until", until)):
-        if value is not None and value.tzinfo is None:
-            raise HTTPException(
-                status.HTTP_422_UNPROCESSABLE_CONTENT, f"{name}: give a time zone (e.g. ...Z)"
-            )
+    since, until = instant(since, "since"), instant(until, "until")
     return StatsPublic.model_validate(stats(db, since, until))

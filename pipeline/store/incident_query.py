@@ -5,7 +5,7 @@ from __future__ import annotations
 import statistics
 from collections import Counter
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Select, and_, false, or_, select
@@ -40,6 +40,29 @@ class IncidentFilter:
 
 
 Cursor = tuple[datetime, str]  # (alert_at, id) of the last item of the previous page
+
+# The instants a filter may name. Python's datetime range ends at years 1 and 9999: an
+# offset at either edge cannot become UTC (how times are stored and compared), and day
+# arithmetic near the end overflows. Nothing streetwatch records lies outside this range.
+EARLIEST = datetime(1900, 1, 1, tzinfo=UTC)
+LATEST = datetime(9000, 1, 1, tzinfo=UTC)
+
+
+def check_instant(name: str, value: datetime) -> None:
+    """Raise ValueError (naming the parameter) unless `value` has a time zone and lies in
+    [EARLIEST, LATEST)."""
+    if value.tzinfo is None:
+        raise ValueError(
+            f"{name}: give a time zone (e.g. 2024-06-01T00:00:00Z), got {value.isoformat()}"
+        )
+    try:
+        in_range = EARLIEST <= value < LATEST
+    except OverflowError:  # the comparison converts to UTC, which the edges cannot reach
+        in_range = False
+    if not in_range:
+        raise ValueError(
+            f"{name}: {value.isoformat()} is outside {EARLIEST.year} to {LATEST.year - 1}"
+        )
 
 
 def apply_filter(query: Select[Any], f: IncidentFilter) -> Select[Any]:

@@ -44,6 +44,7 @@ from typing import Any, Literal
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from pipeline.store.incident_query import check_instant
 from pipeline.store.tables import IncidentRow, TeamRow, TeamZoneRow, ZoneRow
 
 GroupBy = Literal["zone", "team", "all"]
@@ -108,10 +109,12 @@ def ratio(numerator: int, denominator: int) -> float | None:
 
 
 def check_period(start: datetime, end: datetime) -> None:
-    """Raise ValueError unless start and end carry a time zone and start < end."""
+    """Raise ValueError unless start and end carry a time zone, lie in the range filters
+    accept, and start < end."""
     for name, value in (("start", start), ("end", end)):
         if value.tzinfo is None:
             raise ValueError(f"{name} {value.isoformat()} has no time zone; add one (e.g. Z)")
+        check_instant(name, value)
     if end <= start:
         raise ValueError(f"end {end.isoformat()} must be after start {start.isoformat()}")
 

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 import pytest
 
 from pipeline.errors import InputError
-from pipeline.reports.period import parse_month, parse_week
+from pipeline.reports.period import Period, parse_month, parse_week
 
 TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 
@@ -47,3 +48,21 @@ def test_bad_weeks_say_what_to_type(text: str) -> None:
 def test_a_week_the_year_does_not_have() -> None:
     with pytest.raises(InputError, match="no ISO week 53"):
         parse_week("2027-W53", TZ)
+
+
+@pytest.mark.parametrize(
+    ("parse", "text"),
+    [
+        (parse_month, "9999-12"),
+        (parse_week, "9999-W52"),
+        (parse_month, "0001-01"),
+        (parse_week, "1969-W01"),
+    ],
+)
+def test_years_whose_periods_leave_the_datetime_range_are_refused(
+    parse: Callable[[str, ZoneInfo], Period], text: str
+) -> None:
+    # 9999-12 ended in year 10000 (ValueError); year 1 east of UTC began in year 0.
+    with pytest.raises(InputError, match="year must be 1970 to 8999"):
+        parse(text, TZ)
+    assert parse_month("8999-12", TZ).end.year == 9000

@@ -1,0 +1,79 @@
+"""The server side of `streetwatch loadtest`: what `streetwatch serve` runs (storage, catalog,
+runtime, sink, API under uvicorn), with each camera's video file played as a live camera:
+looped and paced at real time (a file read the ordinary way is analysed as fast as it
+decodes, then ends).
+
+Run by the load test as `python -m cli.loadtest_server --config C --data-dir D --port P`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from api.app import create_app, freeze_startup_heap
+from api.events import make_incident_listener, make_update_listener
+from api.runtime import Runtime
+from cli.serve_cmd import build_runtime
+from detector.base import create_detector
+from pipeline.benchmark.paced import PacedLoop
+from pipeline.config import AppConfig, CameraConfig
+from pipeline.live import LiveCamera, Supervisor
+from pipeline.readers import Source
+from pipeline.sink import IncidentSink
+
+log = logging.getLogger(__name__)
+
+
+def add_paced_cameras(runtime: Runtime, app: AppConfig) -> None:
+    """Like `serve`'s cameras, but every source is a looped, paced file."""
+    detector = create_detector(app.detector)
+    sink = IncidentSink(
+        runtime.writer,
+        runtime.store,
+        listeners=[make_incident_listener(runtime)],
+        update_listeners=[make_update_listener(runtime)],
+    )
+
+    def opener(camera: CameraConfig) -> Callable[[str | int, float], Source]:
+        return lambda spec, origin: PacedLoop(str(spec), camera.detect_fps, origin)
+
+    cameras = [
+        LiveCamera(app, c, detector, sink, runtime.store, open_source=opener(c))
+        for c in app.cameras
+    ]
+    supervisor = Supervisor(cameras)
+    runtime.cameras = {c.camera.name: c for c in cameras}
+    runtime.on_startup.append(supervisor.start)
+    runtime.on_shutdown.extend([supervisor.stop, sink.close, detector.close])
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    import uvicorn
+
+    parser = argparse.ArgumentParser(prog="python -m cli.loadtest_server")
+    parser.add_argument("--config", required=True, type=Path)
+    parser.add_argument("--data-dir", required=True, type=Path)
+    parser.add_argument("--port", required=True, type=int)
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    runtime_args = argparse.Namespace(
+        config=args.config, data_dir=args.data_dir, model=None, no_cameras=True
+    )
+    settings, runtime = build_runtime(runtime_args)
+    assert runtime.config is not None  # build_runtime always exports the catalog
+    add_paced_cameras(runtime, runtime.config)
+    app = create_app(settings, runtime)
+    freeze_startup_heap()
+    # As `serve` runs it, access log included (the load test sends it to a file).
+    uvicorn.run(app, host="127.0.0.1", port=args.port, log_level="info")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
