@@ -18,7 +18,7 @@ from api.deps import CurrentUser, DbSession, RuntimeDep, ScopeDep
 from api.evidence_files import INCIDENT_ID, resolve_inside
 from pipeline.records import EvidenceKind
 from pipeline.store import audit
-from pipeline.store.incident_query import visible
+from pipeline.store.incident_query import is_visible
 from pipeline.store.tables import EvidenceRow
 
 router = APIRouter(prefix="/api/evidence", tags=["evidence"])
@@ -63,7 +63,7 @@ def evidence_file(
 ) -> FileResponse:
     if not INCIDENT_ID.match(incident_id) or kind not in _KINDS:
         raise HTTPException(status.HTTP_404_NOT_FOUND, "no such evidence")
-    if visible(db, incident_id, scope) is None:
+    if not is_visible(db, incident_id, scope):
         raise HTTPException(status.HTTP_404_NOT_FOUND, "no such evidence")
     row = db.scalar(
         select(EvidenceRow).where(EvidenceRow.incident_id == incident_id, EvidenceRow.kind == kind)

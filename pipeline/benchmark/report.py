@@ -15,7 +15,8 @@ def performance_markdown(results: dict[str, Any], command: str) -> str:
         "# Performance",
         "",
         f"Measured {m['date']} on {m['cpus']} CPUs ({m['processor']}, Python {m['python']}) with",
-        f"`{command}`; model `{results['model']}` (YOLO11n-sized, 640 px).",
+        *_commands(results, command),
+        f"Model `{results['model']}` (YOLO11n-sized, 640 px).",
         "",
         "| figure | value |",
         "|---|---|",
@@ -85,6 +86,15 @@ TECHNIQUES = """## Techniques kept, and one left off by default
   cut. Turn it on per camera after checking `streetwatch eval` on that camera's footage;
   `streetwatch bench --crop-to-zones` measures the density it gives.
 """
+
+
+def _commands(results: dict[str, Any], command: str) -> list[str]:
+    runs = results.get("runs") or [{"command": command, "sections": ["all"]}]
+    if len(runs) == 1:
+        return [f"`{runs[0]['command']}`."]
+    lines = ["these commands, run one after the other on the same machine:", ""]
+    lines += [f"- `{r['command']}` ({', '.join(r['sections'])})" for r in runs]
+    return [*lines, ""]
 
 
 def _crop_note(results: dict[str, Any]) -> str:

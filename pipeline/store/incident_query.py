@@ -105,6 +105,14 @@ def visible(session: Session, incident_id: str, scope: TeamScope | None) -> Inci
     return session.scalar(query)
 
 
+def is_visible(session: Session, incident_id: str, scope: TeamScope | None) -> bool:
+    """`visible(...) is not None` without loading the row and its evidence (one id lookup)."""
+    query = select(IncidentRow.id).where(IncidentRow.id == incident_id)
+    if scope is not None:
+        query = query.where(_scope_clause(scope))
+    return session.scalar(query) is not None
+
+
 def page(
     session: Session, f: IncidentFilter, limit: int, after: Cursor | None
 ) -> tuple[list[IncidentRow], Cursor | None]:
