@@ -20,7 +20,8 @@ def performance_markdown(results: dict[str, Any], command: str) -> str:
         "",
         "| figure | value |",
         "|---|---|",
-        f"| bare `InferenceSession.run` | {o['bare_fps']} frames/s |",
+        f"| bare `InferenceSession.run` (the backend's input shape, 384 x 640 for 720p) | "
+        f"{o['bare_fps']} frames/s |",
         "| our ONNX backend (letterbox + inference + decode + NMS, 720p in) | "
         f"{o['backend_fps']} frames/s |",
         f"| detector overhead ratio | {o['ratio']} |",
