@@ -114,7 +114,7 @@ class EvidenceWriter:
         data = self._jpeg_bytes(image_bgr, jpeg)
         relative = f"{incident_relative_dir(incident_id)}/{kind.value}.jpg"
         folder = self._ensure_folder(incident_id)
-        digest = _atomic_write(folder, f"{kind.value}.jpg", kind.value, data)
+        digest = atomic_write(folder, f"{kind.value}.jpg", kind.value, data)
         return EvidenceFile(kind, relative, digest, len(data), "image/jpeg")
 
     def write_clip(
@@ -173,7 +173,7 @@ class EvidenceWriter:
         return folder
 
 
-def _atomic_write(folder: Path, name: str, tag: str, data: bytes) -> str:
+def atomic_write(folder: Path, name: str, tag: str, data: bytes) -> str:
     """Write `data` to `folder/name` via a fsync'ed temporary; returns its SHA-256."""
     fd, tmp_name = tempfile.mkstemp(prefix=f"{TEMP_PREFIX}{tag}-", dir=folder)
     try:

@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from pipeline.evidence import TEMP_PREFIX, fsync_dir
+from pipeline.evidence import TEMP_PREFIX, atomic_write, fsync_dir
 
 log = logging.getLogger(__name__)
 
@@ -137,7 +137,7 @@ class PendingQueue:
         if not _ENTRY.match(name):
             raise ValueError(f"cannot queue a write named {name!r}")
         folder = self._own_folder()
-        _write_durably(folder, name, body)
+        atomic_write(folder, name, "pending", body)
         entry = QueuedEntry(self._next_seq, incident_id, folder / name, len(body))
         self._next_seq += 1
         self._entries.append(entry)
@@ -226,20 +226,6 @@ def _try_lock(path: Path, create: bool = False) -> int | None:
         os.close(fd)
         return None
     return fd
-
-
-def _write_durably(folder: Path, name: str, body: bytes) -> None:
-    fd, tmp_name = tempfile.mkstemp(prefix=f"{TEMP_PREFIX}pending-", dir=folder)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(body)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp_name, folder / name)
-    except BaseException:
-        Path(tmp_name).unlink(missing_ok=True)
-        raise
-    fsync_dir(folder)
 
 
 def _queue_folders(root: Path) -> list[Path]:

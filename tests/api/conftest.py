@@ -151,7 +151,11 @@ def settings(tmp_path: Path) -> ApiSettings:
 @pytest.fixture(scope="session")
 def template_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A migrated, seeded database file, copied for each test (migrations are slow-ish)."""
-    path = tmp_path_factory.mktemp("template") / "sw.db"
+    return build_template_db(tmp_path_factory.mktemp("template") / "sw.db")
+
+
+def build_template_db(path: Path) -> Path:
+    """A migrated SQLite file at `path` with CONFIG's cameras and the seeded people."""
     engine = make_engine(f"sqlite:///{path}")
     migrate(engine)
     catalog.import_config(engine, AppConfig.model_validate(CONFIG))

@@ -17,7 +17,7 @@ from api.settings import ApiSettings
 from pipeline.config import AppConfig
 from pipeline.store import catalog
 from pipeline.store.db import make_engine, migrate
-from tests.api.conftest import CONFIG, Api, seed_people
+from tests.api.conftest import CONFIG, Api, build_template_db, seed_people
 from tests.reliability.api_seed import build_api
 
 PG_ADMIN_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
@@ -31,15 +31,7 @@ def fuzz_settings(tmp_path: Path) -> ApiSettings:
 @pytest.fixture(scope="session")
 def fuzz_template_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A migrated database with the cameras and people, copied for each test."""
-    path = tmp_path_factory.mktemp("fuzz-template") / "sw.db"
-    engine = make_engine(f"sqlite:///{path}")
-    migrate(engine)
-    catalog.import_config(engine, AppConfig.model_validate(CONFIG))
-    seed_people(engine)
-    with engine.begin() as connection:
-        connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
-    engine.dispose()
-    return path
+    return build_template_db(tmp_path_factory.mktemp("fuzz-template") / "sw.db")
 
 
 @pytest.fixture
