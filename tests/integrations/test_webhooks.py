@@ -101,6 +101,10 @@ def test_a_receiver_that_fails_twice_gets_every_event_once_it_recovers(
             signature,
         )
 
+    # The receiver answers before the dispatcher records the answer: wait for the rows.
+    wait_until(
+        lambda: [r.status for r in rows(db)] == ["delivered"] * 3, what="three delivered rows"
+    )
     stored = rows(db)
     assert [(r.status, r.attempts) for r in stored] == [
         ("delivered", 3),
