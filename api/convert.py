@@ -8,7 +8,7 @@ from sqlalchemy.orm import Session
 
 from api.schemas import AuditPublic, EvidencePublic, IncidentDetail, IncidentPublic
 from pipeline.store import audit
-from pipeline.store.incident_query import repeat_counts
+from pipeline.store.incident_query import EvidenceSummary, evidence_summaries, repeat_counts
 from pipeline.store.priority import priority, state_since
 from pipeline.store.suppression import suppressed_ids
 from pipeline.store.tables import IncidentRow, utc_now
@@ -19,7 +19,11 @@ def evidence_url(incident_id: str, kind: str) -> str:
 
 
 def incident_public(
-    row: IncidentRow, repeat_count: int, now: datetime, suppressed: bool = False
+    row: IncidentRow,
+    evidence: list[EvidenceSummary],
+    repeat_count: int,
+    now: datetime,
+    suppressed: bool = False,
 ) -> IncidentPublic:
     return IncidentPublic(
         id=row.id,
@@ -48,7 +52,7 @@ def incident_public(
                 sha256=e.sha256,
                 media_type=e.media_type,
             )
-            for e in row.evidence
+            for e in evidence
         ],
         source=row.source,
         place=row.place,
@@ -59,10 +63,14 @@ def incident_public(
 
 
 def incidents_public(session: Session, rows: list[IncidentRow]) -> list[IncidentPublic]:
-    counts = repeat_counts(session, [r.id for r in rows])
+    ids = [r.id for r in rows]
+    counts = repeat_counts(session, ids)
+    evidence = evidence_summaries(session, ids)
     hidden = suppressed_ids(session, rows)
     now = utc_now()
-    return [incident_public(r, counts.get(r.id, 0), now, r.id in hidden) for r in rows]
+    return [
+        incident_public(r, evidence[r.id], counts.get(r.id, 0), now, r.id in hidden) for r in rows
+    ]
 
 
 def incident_detail(session: Session, row: IncidentRow) -> IncidentDetail:

@@ -35,5 +35,10 @@ class Runtime:
     on_shutdown: list[Callable[[], None]] = field(default_factory=list)
 
     @property
+    def reads_inline(self) -> bool:
+        """Whether routes may read the database on the event loop itself (see `run_db`)."""
+        return self.engine.dialect.name == "sqlite"
+
+    @property
     def writer(self) -> EvidenceWriter:
         return EvidenceWriter(self.evidence_dir)

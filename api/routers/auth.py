@@ -91,7 +91,7 @@ def me(principal: CurrentUser, db: DbSession) -> Me:
         if principal.via == "cookie" and principal.token
         else None
     )
-    csrf = found[0].csrf_token if found else None
+    csrf = found.session.csrf_token if found else None
     return _me(principal).model_copy(update={"csrf_token": csrf})
 
 

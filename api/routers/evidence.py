@@ -13,12 +13,14 @@ import time
 from fastapi import APIRouter, HTTPException, Request, status
 from fastapi.responses import FileResponse
 from sqlalchemy import select
+from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 
-from api.deps import CurrentUser, DbSession, RuntimeDep, ScopeDep
+from api.deps import CurrentUser, DbSession, RuntimeDep, ScopeDep, run_db
 from api.evidence_files import INCIDENT_ID, resolve_inside
 from pipeline.records import EvidenceKind
 from pipeline.store import audit
-from pipeline.store.incident_query import is_visible
+from pipeline.store.incident_query import TeamScope, is_visible
 from pipeline.store.tables import EvidenceRow
 
 router = APIRouter(prefix="/api/evidence", tags=["evidence"])
@@ -52,7 +54,7 @@ class ViewLog:
     response_model=None,
     responses={206: {"description": "partial content"}, 416: {"description": "bad range"}},
 )
-def evidence_file(
+async def evidence_file(
     incident_id: str,
     kind: str,
     request: Request,
@@ -63,20 +65,30 @@ def evidence_file(
 ) -> FileResponse:
     if not INCIDENT_ID.match(incident_id) or kind not in _KINDS:
         raise HTTPException(status.HTTP_404_NOT_FOUND, "no such evidence")
-    if not is_visible(db, incident_id, scope):
-        raise HTTPException(status.HTTP_404_NOT_FOUND, "no such evidence")
-    row = db.scalar(
-        select(EvidenceRow).where(EvidenceRow.incident_id == incident_id, EvidenceRow.kind == kind)
-    )
+    row = await run_db(runtime, _visible_evidence, db, incident_id, kind, scope)
     path = resolve_inside(runtime.evidence_dir, row.path) if row is not None else None
     if row is None or path is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, "no such evidence")
     views: ViewLog = request.app.state.evidence_views
     if views.due((user.username, incident_id, kind)):
-        audit.append(db, user.username, "evidence.view", incident_id, {"kind": kind})
-        db.commit()
+        await run_in_threadpool(_audit_view, db, user.username, incident_id, kind)
     return FileResponse(
         path,
         media_type=row.media_type,
         headers={"Accept-Ranges": "bytes", "Cache-Control": "private, no-store"},
     )
+
+
+def _visible_evidence(
+    db: Session, incident_id: str, kind: str, scope: TeamScope | None
+) -> EvidenceRow | None:
+    if not is_visible(db, incident_id, scope):
+        return None
+    return db.scalar(
+        select(EvidenceRow).where(EvidenceRow.incident_id == incident_id, EvidenceRow.kind == kind)
+    )
+
+
+def _audit_view(db: Session, username: str, incident_id: str, kind: str) -> None:
+    audit.append(db, username, "evidence.view", incident_id, {"kind": kind})
+    db.commit()

@@ -10,12 +10,13 @@ from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Query, Response, status
 from pydantic import BaseModel
+from sqlalchemy.orm import Session
 
 from api.convert import incident_detail, incidents_public
-from api.deps import DbSession, ScopeDep
+from api.deps import DbSession, RuntimeDep, ScopeDep, run_db
 from api.params import instant
 from api.schemas import IncidentDetail, IncidentPage
-from pipeline.store.incident_query import Cursor, IncidentFilter, page, visible
+from pipeline.store.incident_query import Cursor, IncidentFilter, TeamScope, page, visible
 
 router = APIRouter(prefix="/api/incidents", tags=["incidents"])
 
@@ -48,8 +49,9 @@ def json_response(model: BaseModel) -> Response:
 
 
 @router.get("", response_model=IncidentPage)
-def list_incidents(
+async def list_incidents(
     db: DbSession,
+    runtime: RuntimeDep,
     scope: ScopeDep,
     status_: Annotated[str | None, Query(alias="status")] = None,
     presence: str | None = None,
@@ -80,6 +82,10 @@ def list_incidents(
         suppressed=suppressed,
     )
     after = decode_cursor(cursor) if cursor else None
+    return await run_db(runtime, _page_json, db, flt, limit, after)
+
+
+def _page_json(db: Session, flt: IncidentFilter, limit: int, after: Cursor | None) -> Response:
     rows, next_cursor = page(db, flt, limit, after)
     result = IncidentPage(
         items=incidents_public(db, rows),
@@ -89,7 +95,13 @@ def list_incidents(
 
 
 @router.get("/{incident_id}", response_model=IncidentDetail)
-def get_incident(incident_id: str, db: DbSession, scope: ScopeDep) -> Response:
+async def get_incident(
+    incident_id: str, db: DbSession, runtime: RuntimeDep, scope: ScopeDep
+) -> Response:
+    return await run_db(runtime, _detail_json, db, incident_id, scope)
+
+
+def _detail_json(db: Session, incident_id: str, scope: TeamScope | None) -> Response:
     row = visible(db, incident_id, scope)
     if row is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no incident {incident_id!r}")
