@@ -77,18 +77,16 @@ def create_app(settings: ApiSettings, runtime: Runtime) -> FastAPI:
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        for start in runtime.on_startup:
-            start()
-        watcher = asyncio.create_task(watch_cameras(runtime))
+        runtime.start()
+        watchers = (
+            [asyncio.create_task(watch_cameras(runtime))] if runtime.announces_cameras else []
+        )
         try:
             yield
         finally:
-            watcher.cancel()
-            for stop in runtime.on_shutdown:
-                try:
-                    stop()
-                except Exception:  # one failing step must not skip the others
-                    logger.exception("shutdown step %r failed", stop)
+            for watcher in watchers:
+                watcher.cancel()
+            runtime.stop()
 
     # authorize runs for every route: the role table decides, not each handler.
     app = FastAPI(

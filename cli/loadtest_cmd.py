@@ -26,10 +26,17 @@ def register(sub: Any) -> None:
     p.add_argument("--rate", type=float, default=200.0, help="requests/s over all clients")
     p.add_argument("--listeners", type=int, default=50, help="WebSocket alert listeners")
     p.add_argument("--cameras", type=int, default=8, help="live cameras on looped video")
-    p.add_argument("--seconds", type=float, default=60.0, help="length of the load")
+    p.add_argument("--seconds", type=float, default=60.0, help="length of the measured load")
+    p.add_argument(
+        "--warmup",
+        type=float,
+        default=5.0,
+        help="seconds of the same load first, reported apart (default 5)",
+    )
     p.add_argument(
         "--processes", type=int, default=1, help="client processes (1: beside the listeners)"
     )
+    p.add_argument("--api-workers", type=int, default=1, help="server processes serving the API")
     p.add_argument("--seed-incidents", type=int, default=400, help="past incidents to seed")
     p.add_argument("--users", type=int, default=20, help="signed-in users the clients share")
     p.add_argument("--work-dir", type=Path, help="keep videos, database and server log here")
@@ -60,7 +67,9 @@ def run(args: argparse.Namespace) -> int:
         listeners=args.listeners,
         cameras=args.cameras,
         seconds=args.seconds,
+        warmup_s=args.warmup,
         processes=args.processes,
+        api_workers=args.api_workers,
         seed_incidents=args.seed_incidents,
         users=args.users,
         work_dir=args.work_dir,
@@ -97,7 +106,9 @@ def command_line(options: LoadOptions) -> str:
         f"--listeners {options.listeners}",
         f"--cameras {options.cameras}",
         f"--seconds {options.seconds:g}",
+        f"--warmup {options.warmup_s:g}",
         f"--processes {options.processes}",
+        f"--api-workers {options.api_workers}",
         f"--seed-incidents {options.seed_incidents}",
         f"--users {options.users}",
     ]

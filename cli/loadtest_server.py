@@ -17,7 +17,7 @@ from pathlib import Path
 from api.app import create_app, freeze_startup_heap
 from api.events import make_incident_listener, make_update_listener
 from api.runtime import Runtime
-from cli.serve_cmd import build_runtime
+from cli.serve_cmd import build_runtime, run_with_workers
 from detector.base import create_detector
 from pipeline.benchmark.paced import PacedLoop
 from pipeline.config import AppConfig, CameraConfig
@@ -58,6 +58,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--config", required=True, type=Path)
     parser.add_argument("--data-dir", required=True, type=Path)
     parser.add_argument("--port", required=True, type=int)
+    parser.add_argument("--api-workers", type=int, default=1)
     args = parser.parse_args(argv)
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
@@ -68,6 +69,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     settings, runtime = build_runtime(runtime_args)
     assert runtime.config is not None  # build_runtime always exports the catalog
     add_paced_cameras(runtime, runtime.config)
+    if args.api_workers > 1:
+        return run_with_workers(
+            settings, runtime, args.config, "127.0.0.1", args.port, args.api_workers
+        )
     app = create_app(settings, runtime)
     freeze_startup_heap()
     # As `serve` runs it, access log included (the load test sends it to a file).

@@ -3,15 +3,20 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 import logging
+import signal
+import sys
 from pathlib import Path
 from typing import Any
 
 from api.app import create_app, freeze_startup_heap
 from api.demo_users import ensure_demo_users
-from api.events import make_incident_listener, make_update_listener
+from api.events import make_incident_listener, make_update_listener, watch_cameras
+from api.relay import RelayHub
 from api.runtime import Runtime
 from api.settings import ApiSettings
+from cli.api_workers import ApiWorkerPool, listening_socket
 from cli.common import add_storage_args, detector_config, open_storage
 from detector.base import create_detector
 from pipeline.alerts import AlertBus
@@ -32,6 +37,15 @@ def register(sub: Any) -> None:
     p.add_argument("--port", type=int, default=8000)
     p.add_argument("--model", type=Path, help="ONNX model (overrides the config)")
     p.add_argument("--no-cameras", action="store_true", help="serve the API without analysis")
+    p.add_argument(
+        "--api-workers",
+        type=int,
+        default=1,
+        metavar="N",
+        help="1 (default): one process runs the cameras and serves the API; N > 1: the "
+        "cameras run in this process and N worker processes serve the API, to use more "
+        "cores under load (docs/reliability.md)",
+    )
     add_storage_args(p)
     p.set_defaults(func=serve)
 
@@ -76,8 +90,13 @@ def _add_cameras(runtime: Runtime, app_config: AppConfig, model: Path | None) ->
 
 
 def serve(args: argparse.Namespace) -> int:
+    if args.api_workers < 1:
+        print(f"--api-workers must be at least 1, got {args.api_workers}", file=sys.stderr)
+        return 2
     settings, runtime = build_runtime(args)
-    return _run_server(settings, runtime, args.host, args.port)
+    if args.api_workers == 1:
+        return _run_server(settings, runtime, args.host, args.port)
+    return run_with_workers(settings, runtime, args.config, args.host, args.port, args.api_workers)
 
 
 def serve_demo(config: Path, data_dir: Path, host: str, port: int) -> int:
@@ -100,3 +119,38 @@ def _run_server(settings: ApiSettings, runtime: Runtime, host: str, port: int) -
     # except single-use tickets, which are spent by the time anyone reads the log.
     uvicorn.run(app, host=host, port=port, log_level="info")
     return 0
+
+
+def run_with_workers(
+    settings: ApiSettings, runtime: Runtime, config: Path, host: str, port: int, processes: int
+) -> int:
+    """This process runs the cameras, the sink and the integrations; `processes` worker
+    processes serve the API on one listening socket (see api.relay). The camera process
+    serves no requests itself: requests pinned to it would wait behind the analysis."""
+    listener = listening_socket(host, port)
+    hub = RelayHub(runtime)
+    data_dir = settings.data_dir.resolve()
+    pool = ApiWorkerPool(processes, listener, hub, config.resolve(), data_dir)
+    runtime.on_startup.extend([hub.start, pool.start])
+    runtime.on_shutdown[:0] = [pool.stop, hub.stop]  # workers go first: they rely on the hub
+    print(
+        f"serving on http://{host}:{port} ({len(runtime.cameras)} cameras live, "
+        f"{processes} API processes)"
+    )
+    asyncio.run(_run_cameras(runtime))
+    return 0
+
+
+async def _run_cameras(runtime: Runtime) -> None:
+    """Start, announce camera state changes until SIGINT or SIGTERM, stop."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    runtime.start()
+    watcher = asyncio.create_task(watch_cameras(runtime))
+    try:
+        await stop.wait()
+    finally:
+        watcher.cancel()
+        runtime.stop()

@@ -41,6 +41,7 @@ from pipeline.benchmark.load_clients import (
 from pipeline.benchmark.load_report import (
     AlertFigures,
     LoadReport,
+    WarmupFigures,
     percentile_ms,
     route_figures,
 )
@@ -62,16 +63,26 @@ class LoadOptions:
     listeners: int = 50
     cameras: int = 8
     seconds: float = 60.0
+    # Load at the same rate before the measured seconds, reported apart: the first
+    # seconds after a start pay for opening 200 connections and for each process's cold
+    # caches (compiled queries), which a server that has been up a while has behind it.
+    warmup_s: float = 5.0
     processes: int = 1  # client processes; 1 runs them beside the listeners
+    api_workers: int = 1  # server processes serving the API (`serve --api-workers`)
     seed_incidents: int = 400
     users: int = 20  # clients and listeners share these sign-ins round robin
     work_dir: Path | None = None  # kept when given (server log, database, videos)
 
     def check(self) -> None:
-        if min(self.clients, self.listeners, self.cameras, self.processes, self.users) < 1:
-            raise ValueError("clients, listeners, cameras, processes and users must be >= 1")
+        counts = (self.clients, self.listeners, self.cameras, self.processes, self.users)
+        if min(*counts, self.api_workers) < 1:
+            raise ValueError(
+                "clients, listeners, cameras, processes, users and api-workers must be >= 1"
+            )
         if self.rate <= 0 or self.seconds <= 0:
             raise ValueError("rate and seconds must be positive")
+        if self.warmup_s < 0:
+            raise ValueError("warm-up seconds must not be negative")
         if self.processes > self.clients:
             raise ValueError("more client processes than clients")
 
@@ -90,7 +101,10 @@ def _run_in(options: LoadOptions, work: Path, command: str) -> LoadReport:
     started_at = datetime.now(UTC).isoformat(timespec="seconds")
     load_before = os.getloadavg()
     config_path, seeded = prepare(options, work)
-    with ServerProcess(config_path, work / "data", work / "server.log") as server:
+    server_process = ServerProcess(
+        config_path, work / "data", work / "server.log", options.api_workers
+    )
+    with server_process as server:
         tokens = sign_in(server.base_url, seeded)
         run = asyncio.run(_drive(options, server, seeded, tokens))
         cameras = camera_states(server.base_url, tokens[0])
@@ -104,12 +118,14 @@ def _run_in(options: LoadOptions, work: Path, command: str) -> LoadReport:
         "1 detection/s per camera",
         clients=options.clients,
         client_processes=options.processes,
+        api_workers=options.api_workers,
         seconds=options.seconds,
         target_rps=options.rate,
         achieved_rps=run.achieved_rps,
         schedule_late_p99_ms=percentile_ms([s.late_s for s in run.samples], 99),
         routes=route_figures(run.samples),
         error_examples=sorted({s.error for s in run.samples if not s.ok})[:10],
+        warmup=WarmupFigures.of(options.warmup_s, run.warmup_samples),
         alerts=run.alerts,
         server_cpu_cores=run.server_cpu_cores,
         server_rss_mb=run.server_rss_mb,
@@ -166,7 +182,8 @@ def camera_states(base_url: str, token: str) -> list[dict[str, Any]]:
 
 @dataclass(frozen=True, slots=True)
 class _Run:
-    samples: list[Sample]
+    samples: list[Sample]  # the measured seconds
+    warmup_samples: list[Sample]
     achieved_rps: float
     alerts: AlertFigures
     server_cpu_cores: float
@@ -189,10 +206,14 @@ async def _drive(
     )
     connected_at = datetime.now(UTC)
     sampler = asyncio.create_task(server.sample_rss())
-    cpu_before, wall_before = server.cpu_seconds(), time.monotonic()
+    measured_from = time.monotonic() + _lead_s(options) + options.warmup_s
+    cpu_at_start = asyncio.create_task(_server_cpu_at(server, measured_from))
     samples, generator_cpu = await _run_all_clients(options, server.base_url, seeded, tokens)
+    cpu_before, wall_before = await cpu_at_start
     wall = time.monotonic() - wall_before
     server_cpu = (server.cpu_seconds() - cpu_before) / wall
+    warmup = [s for s in samples if s.scheduled < measured_from]
+    samples = [s for s in samples if s.scheduled >= measured_from]
     ended_at = datetime.now(UTC)
     sampler.cancel()
     published = await _published(server.base_url, tokens[0], connected_at, ended_at, listeners)
@@ -203,21 +224,32 @@ async def _drive(
     start = min((s.scheduled for s in samples), default=end)
     return _Run(
         samples=samples,
+        warmup_samples=warmup,
         achieved_rps=round(len(sent) / max(end - start, 1e-9), 1),
         alerts=alert_figures(listeners, published),
         server_cpu_cores=round(server_cpu, 2),
         server_rss_mb=server.rss_summary(),
-        generator_cpu_cores=round(generator_cpu / wall, 2),
+        generator_cpu_cores=round(generator_cpu / (wall + options.warmup_s), 2),
     )
+
+
+async def _server_cpu_at(server: ServerProcess, at: float) -> tuple[float, float]:
+    """The server's CPU seconds and the clock at monotonic time `at` (the warm-up's end)."""
+    await asyncio.sleep(max(0.0, at - time.monotonic()))
+    return server.cpu_seconds(), time.monotonic()
+
+
+def _lead_s(options: LoadOptions) -> float:
+    # Client processes need a moment to start: the schedule begins once they can keep it.
+    return 1.0 if options.processes == 1 else 4.0
 
 
 async def _run_all_clients(
     options: LoadOptions, base_url: str, seeded: load_scene.Seeded, tokens: list[str]
 ) -> tuple[list[Sample], float]:
-    """All samples and the CPU seconds the clients used (in whichever processes)."""
-    # Worker processes need a moment to start: the schedule begins once they can keep it.
-    lead_s = 1.0 if options.processes == 1 else 4.0
-    start_at = time.monotonic() + lead_s
+    """All samples (warm-up included) and the CPU seconds the clients used (in whichever
+    processes)."""
+    start_at = time.monotonic() + _lead_s(options)
     plans = _plans(options, base_url, seeded, tokens, start_at)
     if options.processes == 1:
         # The listeners share this process, so their CPU counts here too.
@@ -251,7 +283,7 @@ def _plans(
                 first_index=first,
                 total_clients=options.clients,
                 rate=options.rate,
-                seconds=options.seconds,
+                seconds=options.warmup_s + options.seconds,
                 start_at=start_at,
                 incident_ids=seeded.incident_ids,
                 cameras=seeded.cameras,

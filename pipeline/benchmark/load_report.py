@@ -49,6 +49,21 @@ def route_figures(samples: Sequence[Sample]) -> dict[str, RouteFigures]:
 
 
 @dataclass(frozen=True, slots=True)
+class WarmupFigures:
+    """The load before the measured seconds (not part of the goal, shown for honesty)."""
+
+    seconds: float
+    requests: int
+    errors: int
+    p95_ms: float
+
+    @classmethod
+    def of(cls, seconds: float, samples: Sequence[Sample]) -> WarmupFigures:
+        route = RouteFigures.of(samples)
+        return cls(seconds, route.requests, route.errors, route.p95_ms)
+
+
+@dataclass(frozen=True, slots=True)
 class AlertFigures:
     """Alerts the cameras published during the run and what each listener got of them.
 
@@ -84,6 +99,7 @@ class LoadReport:
     detector: str
     clients: int
     client_processes: int
+    api_workers: int  # server processes serving the API
     seconds: float
     target_rps: float
     achieved_rps: float
@@ -97,6 +113,7 @@ class LoadReport:
     cameras: list[dict[str, Any]]
     seeded_incidents: int
     users: int
+    warmup: WarmupFigures
 
     @property
     def requests(self) -> int:
@@ -114,7 +131,8 @@ class LoadReport:
     def table(self) -> str:
         """A short human summary."""
         lines = [
-            f"{self.clients} clients ({self.client_processes} process(es)), {self.seconds:.0f} s, "
+            f"{self.clients} clients ({self.client_processes} process(es)), "
+            f"{self.api_workers} API process(es), {self.seconds:.0f} s, "
             f"target {self.target_rps:.0f} req/s, achieved {self.achieved_rps:.1f} req/s "
             f"(sends late p99 {self.schedule_late_p99_ms:.1f} ms)",
             f"{'route':<10}{'requests':>10}{'errors':>8}{'p50 ms':>9}{'p95 ms':>9}"
@@ -125,6 +143,11 @@ class LoadReport:
                 f"{name:<10}{r.requests:>10}{r.errors:>8}{r.p50_ms:>9.1f}{r.p95_ms:>9.1f}"
                 f"{r.p99_ms:>9.1f}{r.max_ms:>9.1f}"
             )
+        w = self.warmup
+        lines.append(
+            f"before that, {w.seconds:g} s warm-up at the same rate (not counted): "
+            f"{w.requests} requests, {w.errors} errors, p95 {w.p95_ms:.1f} ms"
+        )
         a = self.alerts
         lines += [
             f"alerts published {a.published}; listeners {a.listeners_connected}/{a.listeners} "

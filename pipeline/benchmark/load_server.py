@@ -36,8 +36,9 @@ class ServerProcess:
     """`with ServerProcess(config, data_dir, log) as server:` starts it, waits until
     /api/health answers, and stops it on exit."""
 
-    def __init__(self, config: Path, data_dir: Path, log_path: Path) -> None:
+    def __init__(self, config: Path, data_dir: Path, log_path: Path, api_workers: int = 1) -> None:
         self.port = free_port()
+        self.api_workers = api_workers
         self.base_url = f"http://127.0.0.1:{self.port}"
         self.log_path = log_path
         self.rss_mb: list[float] = []
@@ -59,6 +60,8 @@ class ServerProcess:
             str(data_dir),
             "--port",
             str(self.port),
+            "--api-workers",
+            str(api_workers),
         ]
         self._log = log_path.open("wb")
         self.process = subprocess.Popen(
@@ -84,12 +87,25 @@ class ServerProcess:
             if self.process.poll() is not None:
                 raise InputError(f"the load test's server exited at start:\n{self.log_tail()}")
             try:
-                if httpx.get(f"{self.base_url}/api/health", timeout=2, trust_env=False).is_success:
+                if (
+                    httpx.get(f"{self.base_url}/api/health", timeout=2, trust_env=False).is_success
+                    and self._workers_ready()
+                ):
                     return
             except httpx.HTTPError:
                 pass
             time.sleep(0.2)
         raise InputError(f"the load test's server did not answer in time:\n{self.log_tail()}")
+
+    def _workers_ready(self) -> bool:
+        # With several API processes the first one up answers /api/health; load sent then
+        # would stay on its connections. `serve` logs when all have started.
+        if self.api_workers == 1:
+            return True
+        self._log.flush()
+        return f"all {self.api_workers} API processes ready" in self.log_path.read_text(
+            errors="replace"
+        )
 
     def stop(self) -> None:
         if self.process.poll() is None:
@@ -106,17 +122,39 @@ class ServerProcess:
         text = self.log_path.read_text(errors="replace").splitlines()
         return "\n".join(text[-lines:])
 
+    def pids(self) -> list[int]:
+        """The server and its API worker processes (children, found through /proc)."""
+        found = [self.process.pid]
+        for stat in Path("/proc").glob("[0-9]*/stat"):
+            try:
+                parent = int(stat.read_text().rsplit(")", 1)[1].split()[1])
+            except (OSError, ValueError, IndexError):  # a process that just ended
+                continue
+            if parent == self.process.pid:
+                found.append(int(stat.parent.name))
+        return found
+
     def cpu_seconds(self) -> float:
-        """User + system CPU time the server has used so far."""
-        fields = Path(f"/proc/{self.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
-        ticks = int(fields[11]) + int(fields[12])  # utime, stime
+        """User + system CPU time the server's processes have used so far."""
+        ticks = 0
+        for pid in self.pids():
+            try:
+                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            ticks += int(fields[11]) + int(fields[12])  # utime, stime
         return ticks / os.sysconf("SC_CLK_TCK")
 
     def rss(self) -> float:
-        for line in Path(f"/proc/{self.process.pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-        return 0.0
+        """Resident memory of the server's processes together, MB."""
+        total = 0.0
+        for pid in self.pids():
+            try:
+                lines = Path(f"/proc/{pid}/status").read_text().splitlines()
+            except OSError:
+                continue
+            total += sum(int(line.split()[1]) / 1024 for line in lines if line.startswith("VmRSS:"))
+        return total
 
     async def sample_rss(self) -> None:
         """Note the resident memory every RSS_EVERY_S until cancelled."""

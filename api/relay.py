@@ -1,0 +1,239 @@
+"""The link between `serve`'s camera process and its extra API worker processes.
+
+With `serve --api-workers N` the main process runs the cameras, the evidence sink, the
+integrations and the alert bus, and serves HTTP like before; N - 1 worker processes accept
+on the same listening socket and serve the same API from the same database. One Python
+process does at most about one core of routes (the interpreter lock), so this is how the
+API uses a second core.
+
+What a worker cannot read from the database comes over a socket pair per worker
+(`multiprocessing.connection`, pickled tuples; both ends are our own processes):
+
+- main -> worker: `("event", dict)` every event of the main bus (new incidents, updates,
+  camera states), delivered to the worker's WebSocket listeners; `("cameras", list)` the
+  live status and newest picture of each running camera, once a second.
+- worker -> main: `("ready", None)` once the worker has started; `("publish", dict)`
+  an event raised by a route in the worker (a status
+  change), published on the main bus (so integrations see it and every process's
+  listeners get it once); `("zones", name)` the camera's zones were edited: the main
+  process hands the stored zones to the running camera.
+
+A worker whose link ends (the main process is gone) stops itself.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import threading
+import time
+from dataclasses import asdict
+from multiprocessing.connection import Connection
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from api.runtime import Runtime
+from pipeline.alerts import AlertBus
+from pipeline.config import CameraConfig, ZoneConfig
+from pipeline.live import CameraState, CameraStatus
+from pipeline.store import catalog
+
+logger = logging.getLogger(__name__)
+
+SNAPSHOT_EVERY_S = 1.0
+
+
+class _Link:
+    """One end of a socket pair; `send` may be called from any thread."""
+
+    def __init__(self, conn: Connection, name: str) -> None:
+        self.conn, self.name = conn, name
+        self._lock = threading.Lock()
+        self.closed = False
+
+    def send(self, message: tuple[str, Any]) -> bool:
+        try:
+            with self._lock:
+                self.conn.send(message)
+            return True
+        except (OSError, ValueError):  # the other side has gone
+            self.closed = True
+            return False
+
+
+class RelayHub:
+    """The main process's end: forwards its bus and camera states to every worker and
+    carries out what workers ask for."""
+
+    def __init__(self, runtime: Runtime, snapshot_every_s: float = SNAPSHOT_EVERY_S) -> None:
+        self.runtime = runtime
+        self.snapshot_every_s = snapshot_every_s
+        self._links: list[_Link] = []
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._ready = threading.Semaphore(0)
+        self._events = runtime.bus.subscribe_thread()
+        self._threads = [
+            threading.Thread(target=self._forward_events, name="relay-events", daemon=True),
+            threading.Thread(target=self._push_cameras, name="relay-cameras", daemon=True),
+        ]
+
+    def start(self) -> None:
+        for thread in self._threads:
+            thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._events.close()
+        with self._lock:
+            links, self._links = self._links, []
+        for link in links:
+            link.conn.close()
+
+    def attach(self, conn: Connection, name: str) -> None:
+        """Serve a new worker: it gets the camera states at once, then every event."""
+        link = _Link(conn, name)
+        link.send(("cameras", self._camera_states()))
+        with self._lock:
+            self._links.append(link)
+        reader = threading.Thread(target=self._read, args=(link,), name=f"relay-{name}")
+        reader.daemon = True
+        reader.start()
+
+    def wait_ready(self, count: int, timeout_s: float) -> int:
+        """Wait until `count` workers have said they started (or `timeout_s` has passed);
+        returns how many did."""
+        deadline = time.monotonic() + timeout_s
+        for done in range(count):
+            if not self._ready.acquire(timeout=max(0.0, deadline - time.monotonic())):
+                return done
+        return count
+
+    def _broadcast(self, message: tuple[str, Any]) -> None:
+        with self._lock:
+            links = list(self._links)
+        for link in links:
+            if not link.send(message):
+                self._drop(link)
+
+    def _drop(self, link: _Link) -> None:
+        with self._lock:
+            if link in self._links:
+                self._links.remove(link)
+                logger.info("API worker %s: relay closed", link.name)
+
+    def _forward_events(self) -> None:
+        while not self._stop.is_set():
+            event = self._events.get(timeout=0.5)
+            if event is not None:
+                self._broadcast(("event", event))
+
+    def _push_cameras(self) -> None:
+        while not self._stop.wait(self.snapshot_every_s):
+            self._broadcast(("cameras", self._camera_states()))
+
+    def _camera_states(self) -> list[tuple[dict[str, Any], bytes | None]]:
+        return [(asdict(c.status), c.latest_jpeg) for c in list(self.runtime.cameras.values())]
+
+    def _read(self, link: _Link) -> None:
+        while not self._stop.is_set():
+            try:
+                kind, body = link.conn.recv()
+            except (EOFError, OSError):
+                self._drop(link)
+                return
+            try:
+                self._handle(kind, body)
+            except Exception:  # one bad request must not end the worker's link
+                logger.exception("API worker %s: %s request failed", link.name, kind)
+
+    def _handle(self, kind: str, body: Any) -> None:
+        if kind == "ready":
+            self._ready.release()
+        elif kind == "publish":
+            self.runtime.bus.publish(body)
+        elif kind == "zones":
+            live = self.runtime.cameras.get(body)
+            if live is not None:
+                with Session(self.runtime.engine) as session:
+                    live.replace_zones(catalog.zone_configs(session, body))
+                logger.info("camera %s: zones replaced while running (edited in a worker)", body)
+        else:
+            logger.warning("relay: unknown request %r", kind)
+
+
+class RelayBus(AlertBus):
+    """A worker's bus: `publish` goes to the main process, whose bus sends every event
+    back to each worker (this one included), where `deliver` hands it to the listeners."""
+
+    def __init__(self, link: _Link) -> None:
+        super().__init__()
+        self._link = link
+
+    def publish(self, event: dict[str, Any]) -> None:
+        if not self._link.send(("publish", event)):
+            logger.warning("event %s not published: the camera process is gone", event.get("type"))
+
+    def deliver(self, event: dict[str, Any]) -> None:
+        super().publish(event)
+
+
+class RemoteCamera:
+    """A camera running in the main process, as a worker sees it (updated each second)."""
+
+    def __init__(self, camera: CameraConfig, link: _Link) -> None:
+        self.camera = camera
+        self.status = CameraStatus(camera.name)
+        self.latest_jpeg: bytes | None = None
+        self._link = link
+
+    def replace_zones(self, zones: list[ZoneConfig]) -> None:
+        # The zones are stored already; the main process reads them from the database.
+        self.camera = self.camera.model_copy(update={"zones": list(zones)})
+        self._link.send(("zones", self.camera.name))
+
+
+class RelayClient:
+    """A worker's end: `bus` is the worker's bus; once `start(runtime)` has run, what the
+    main process sends is applied to that runtime."""
+
+    def __init__(self, conn: Connection) -> None:
+        self.link = _Link(conn, "main")
+        self.bus = RelayBus(self.link)
+        self._configs: dict[str, CameraConfig] = {}
+
+    def start(self, runtime: Runtime) -> None:
+        self._configs = {c.name: c for c in runtime.config.cameras} if runtime.config else {}
+        threading.Thread(target=self._read, args=(runtime,), name="relay-main", daemon=True).start()
+        self.link.send(("ready", None))
+
+    def _read(self, runtime: Runtime) -> None:
+        while True:
+            try:
+                kind, body = self.link.conn.recv()
+            except (EOFError, OSError):
+                logger.warning("the camera process has gone: this API worker stops")
+                os.kill(os.getpid(), signal.SIGTERM)
+                return
+            if kind == "event":
+                self.bus.deliver(body)
+            elif kind == "cameras":
+                self._update_cameras(runtime, body)
+
+    def _update_cameras(
+        self, runtime: Runtime, states: list[tuple[dict[str, Any], bytes | None]]
+    ) -> None:
+        for fields, jpeg in states:
+            name = fields["name"]
+            camera = runtime.cameras.get(name)
+            if camera is None:
+                config = self._configs.get(name)
+                if config is None:
+                    continue
+                camera = RemoteCamera(config, self.link)
+                runtime.cameras[name] = camera
+            fields = {**fields, "state": CameraState(fields["state"])}
+            camera.status = CameraStatus(**fields)
+            camera.latest_jpeg = jpeg
