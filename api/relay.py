@@ -23,11 +23,14 @@ A worker whose link ends (the main process is gone) stops itself.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import signal
+import socket
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import asdict
 from multiprocessing.connection import Connection
 from typing import Any
@@ -52,6 +55,16 @@ class _Link:
         self.conn, self.name = conn, name
         self._lock = threading.Lock()
         self.closed = False
+
+    def close(self) -> None:
+        """End the link both ways; a thread blocked reading it wakes up (a plain close
+        would leave it, and the other side, waiting)."""
+        with (
+            contextlib.suppress(OSError),
+            socket.socket(fileno=os.dup(self.conn.fileno())) as duplicate,
+        ):
+            duplicate.shutdown(socket.SHUT_RDWR)
+        self.conn.close()
 
     def send(self, message: tuple[str, Any]) -> bool:
         try:
@@ -90,7 +103,7 @@ class RelayHub:
         with self._lock:
             links, self._links = self._links, []
         for link in links:
-            link.conn.close()
+            link.close()
 
     def attach(self, conn: Connection, name: str) -> None:
         """Serve a new worker: it gets the camera states at once, then every event."""
@@ -199,10 +212,13 @@ class RelayClient:
     """A worker's end: `bus` is the worker's bus; once `start(runtime)` has run, what the
     main process sends is applied to that runtime."""
 
-    def __init__(self, conn: Connection) -> None:
+    def __init__(self, conn: Connection, on_lost: Callable[[], None] | None = None) -> None:
         self.link = _Link(conn, "main")
         self.bus = RelayBus(self.link)
         self._configs: dict[str, CameraConfig] = {}
+        # Without the camera process a worker would serve stale camera states and no
+        # alerts: it stops (SIGTERM to itself, so uvicorn shuts down in order).
+        self._on_lost = on_lost or (lambda: os.kill(os.getpid(), signal.SIGTERM))
 
     def start(self, runtime: Runtime) -> None:
         self._configs = {c.name: c for c in runtime.config.cameras} if runtime.config else {}
@@ -215,7 +231,7 @@ class RelayClient:
                 kind, body = self.link.conn.recv()
             except (EOFError, OSError):
                 logger.warning("the camera process has gone: this API worker stops")
-                os.kill(os.getpid(), signal.SIGTERM)
+                self._on_lost()
                 return
             if kind == "event":
                 self.bus.deliver(body)

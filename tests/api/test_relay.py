@@ -1,0 +1,141 @@
+"""The relay between the camera process and API worker processes (`serve --api-workers`),
+both ends in one process over a real socket pair."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from multiprocessing.connection import Connection
+from typing import Any, cast
+
+import pytest
+
+from api.relay import RelayClient, RelayHub, RemoteCamera
+from api.runtime import CameraHandle, Runtime
+from pipeline.alerts import AlertBus, ThreadSubscription
+from pipeline.config import AppConfig, ZoneConfig
+from pipeline.live import CameraState, CameraStatus
+from tests.api.conftest import CONFIG, Api
+
+
+class FakeCamera:
+    """A running camera of the main process: a status, a picture, zones handed over."""
+
+    def __init__(self, name: str) -> None:
+        self.camera = AppConfig.model_validate(CONFIG).camera(name)
+        self.status = CameraStatus(name, state=CameraState.online, frames_read=42)
+        self.latest_jpeg: bytes | None = b"\xff\xd8\xff live picture"
+        self.replaced: list[list[ZoneConfig]] = []
+
+    def replace_zones(self, zones: list[ZoneConfig]) -> None:
+        self.replaced.append(list(zones))
+
+
+@dataclass
+class Pair:
+    main: Runtime
+    worker: Runtime
+    hub: RelayHub
+    client: RelayClient
+    lost: threading.Event
+    camera: FakeCamera
+
+
+def wait_for(check: Callable[[], bool], what: str, timeout_s: float = 5.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not check():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.01)
+
+
+def drain(sub: ThreadSubscription, wait_s: float = 0.3) -> list[dict[str, Any]]:
+    events = []
+    while (event := sub.get(timeout=wait_s)) is not None:
+        events.append(event)
+    return events
+
+
+@pytest.fixture
+def pair(api: Api) -> Iterator[Pair]:
+    main = api.runtime
+    camera = FakeCamera("cam-a")
+    main.cameras["cam-a"] = cast(CameraHandle, camera)
+    ours, theirs = socket.socketpair()
+    hub = RelayHub(main, snapshot_every_s=0.05)
+    lost = threading.Event()
+    client = RelayClient(Connection(theirs.detach()), on_lost=lost.set)
+    worker = Runtime(
+        api.engine,
+        api.store,
+        api.evidence_dir,
+        client.bus,
+        config=main.config,
+        announces_cameras=False,
+    )
+    hub.start()
+    hub.attach(Connection(ours.detach()), "test")
+    client.start(worker)
+    yield Pair(main, worker, hub, client, lost, camera)
+    hub.stop()
+
+
+def test_worker_says_it_is_ready(pair: Pair) -> None:
+    assert pair.hub.wait_ready(1, timeout_s=5) == 1
+
+
+def test_events_of_the_main_bus_reach_the_workers_listeners(pair: Pair) -> None:
+    listener = pair.worker.bus.subscribe_thread()
+    pair.main.bus.publish({"type": "incident.opened", "incident": {"id": "abc"}})
+    assert drain(listener) == [{"type": "incident.opened", "incident": {"id": "abc"}}]
+
+
+def test_event_raised_in_a_worker_goes_through_the_main_bus_once(pair: Pair) -> None:
+    main_listener = pair.main.bus.subscribe_thread()
+    worker_listener = pair.worker.bus.subscribe_thread()
+    pair.worker.bus.publish({"type": "incident.updated", "incident": {"id": "x1"}})
+    expected = [{"type": "incident.updated", "incident": {"id": "x1"}}]
+    assert drain(main_listener) == expected  # integrations subscribe there
+    assert drain(worker_listener) == expected  # back once, not twice
+
+
+def test_worker_sees_the_live_camera_state_and_picture(pair: Pair) -> None:
+    wait_for(lambda: "cam-a" in pair.worker.cameras, "the first camera snapshot")
+    remote = pair.worker.cameras["cam-a"]
+    assert isinstance(remote, RemoteCamera)
+    assert remote.status.state is CameraState.online
+    assert remote.status.frames_read == 42
+    assert remote.latest_jpeg == b"\xff\xd8\xff live picture"
+    pair.camera.status.state = CameraState.reconnecting
+    pair.camera.status.reconnects = 3
+    wait_for(lambda: remote.status.reconnects == 3, "the next snapshot")
+    assert remote.status.state is CameraState.reconnecting
+
+
+def test_zones_edited_in_a_worker_are_handed_to_the_running_camera(pair: Pair) -> None:
+    wait_for(lambda: "cam-a" in pair.worker.cameras, "the first camera snapshot")
+    pair.worker.cameras["cam-a"].replace_zones([])
+    wait_for(lambda: bool(pair.camera.replaced), "the main process to replace the zones")
+    # The main process reads the stored zones (the catalog), not what the worker sent.
+    assert [z.name for z in pair.camera.replaced[0]] == ["z1", "z2"]
+
+
+def test_worker_stops_when_the_camera_process_is_gone(pair: Pair) -> None:
+    pair.hub.stop()
+    assert pair.lost.wait(5), "the worker did not notice the closed relay"
+
+
+def test_a_closed_worker_is_dropped_and_the_rest_go_on(api: Api, pair: Pair) -> None:
+    second_main, second_worker = socket.socketpair()
+    pair.hub.attach(Connection(second_main.detach()), "second")
+    second_worker.close()  # that worker is gone
+    listener = pair.worker.bus.subscribe_thread()
+    for n in range(3):
+        pair.main.bus.publish({"type": "incident.opened", "n": n})
+    assert [e["n"] for e in drain(listener)] == [0, 1, 2]
+
+
+def test_plain_bus_is_untouched(api: Api) -> None:
+    assert type(api.runtime.bus) is AlertBus  # one process: no relay in the way
