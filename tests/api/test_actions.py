@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from typing import Any
 
 import cv2
 import numpy as np
@@ -26,10 +27,10 @@ def png_bytes() -> bytes:
     return bytes(data.tobytes())
 
 
-def post(api: Api, user: str, path: str, **kwargs: object) -> dict[str, object]:
-    response = api.client.post(path, headers=api.auth(user), **kwargs)  # type: ignore[arg-type]
+def post(api: Api, user: str, path: str, **kwargs: Any) -> dict[str, Any]:
+    response = api.client.post(path, headers=api.auth(user), **kwargs)
     assert response.status_code == 200, response.text
-    body: dict[str, object] = response.json()
+    body: dict[str, Any] = response.json()
     return body
 
 
@@ -44,14 +45,14 @@ def test_full_lifecycle_is_audited_with_actors(api: Api) -> None:
     assert acked["status"] == "acknowledged"
     done = post(api, "patrol", f"{base}/resolve", data={"note": "moved on"})
     assert done["status"] == "resolved" and done["resolution_note"] == "moved on"
-    trail = [(a["actor"], a["action"]) for a in done["audit"]]  # type: ignore[union-attr]
+    trail = [(a["actor"], a["action"]) for a in done["audit"]]
     assert trail == [
         ("operator", "incident.review"),
         ("supervisor", "incident.dispatch"),
         ("patrol", "incident.acknowledge"),
         ("patrol", "incident.resolve"),
     ]
-    assert done["audit"][0]["detail"] == {  # type: ignore[index]
+    assert done["audit"][0]["detail"] == {
         "from": "new",
         "to": "confirmed",
         "review_note": "car",
@@ -133,7 +134,7 @@ def test_resolve_with_photo_stores_evidence(api: Api) -> None:
     url = dispatched(api)
     files = {"photo": ("fixed.png", png_bytes(), "image/png")}
     body = post(api, "patrol", url, data={"note": "cleared"}, files=files)
-    kinds = [e["kind"] for e in body["evidence"]]  # type: ignore[union-attr]
+    kinds = [e["kind"] for e in body["evidence"]]
     assert kinds == ["resolution_photo"]
     photo = api.client.get("/api/evidence/inc-1/resolution_photo", headers=api.auth("patrol"))
     assert photo.status_code == 200 and photo.content.startswith(b"\xff\xd8\xff")

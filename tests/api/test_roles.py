@@ -28,7 +28,7 @@ def app_routes(api: Api) -> list[tuple[str, str]]:
         if isinstance(route, APIWebSocketRoute):
             routes.append(("WS", route.path))
         elif isinstance(route, APIRoute):
-            routes += [(method, route.path) for method in sorted(route.methods)]
+            routes += [(method, route.path) for method in sorted(route.methods or ())]
     return routes
 
 

@@ -12,7 +12,12 @@ def test_events_from_a_thread_reach_every_async_subscriber_in_order() -> None:
     async def scenario() -> list[list[int]]:
         bus = AlertBus()
         subs = [bus.subscribe() for _ in range(3)]
-        thread = threading.Thread(target=lambda: [bus.publish({"n": i}) for i in range(5)])
+
+        def publish_five() -> None:
+            for i in range(5):
+                bus.publish({"n": i})
+
+        thread = threading.Thread(target=publish_five)
         thread.start()
         thread.join()
         got = [[(await asyncio.wait_for(s.get(), 1.0))["n"] for _ in range(5)] for s in subs]

@@ -205,6 +205,7 @@ def test_apply_deletes_exactly_the_due_evidence_and_verify_passes(world: World) 
         entries = list(session.scalars(select(AuditRow).where(AuditRow.action == PRUNE_ACTION)))
     assert {e.incident_id for e in entries} == DUE_BY_AGE
     for entry in entries:
+        assert entry.incident_id is not None
         listed = {(f["kind"], f["path"], f["sha256"]) for f in entry.detail["files"]}
         assert {(k, p) for k, p, _ in listed} == {
             ("alert_annotated", f"{entry.incident_id[:2]}/{entry.incident_id}/alert_annotated.jpg"),

@@ -25,7 +25,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pytest
 import yaml
@@ -271,7 +271,7 @@ def test_rtsp_camera_survives_server_kills(
         # The second serve, with the same data folder, is the one under test.
         settings, runtime = build_runtime(args)
         backoff = RecordingBackoff(BASE_S, CAP_S)
-        runtime.cameras[FLAKY].backoff = backoff
+        cast(LiveCamera, runtime.cameras[FLAKY]).backoff = backoff
         per_cycle: list[Resources] = []
         overruns: list[float] = []
 
