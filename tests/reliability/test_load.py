@@ -3,10 +3,12 @@
 the same code as `streetwatch loadtest` (figures and how they were taken:
 docs/reliability.md).
 
-One run, two verdicts: what must hold even when the server is overloaded (every alert at
-every listener, no failed response), and the goal itself (no errors, the rate held, API p95
-under 200 ms), which this 2-core machine does not reach yet: it is marked as an expected
-failure with the measured reason, so it reports XPASS the day it is met.
+The server runs as `serve --api-workers 2` would: the cameras in one process, the API in
+two more. One run, two verdicts: what must hold even when the server is overloaded (every
+alert at every listener, no failed response), and the goal itself (no errors, the rate
+held, API p95 under 200 ms). On this 2-core machine the goal is met with a small margin
+when the machine is otherwise quiet and missed when other jobs share it, so that verdict
+is marked as an expected failure that reports XPASS when met.
 """
 
 from __future__ import annotations
@@ -20,12 +22,14 @@ from cli.loadtest_cmd import goal_failures
 from pipeline.benchmark.load import LoadOptions, run_load
 from pipeline.benchmark.load_report import LoadReport
 
-RUN_LIMIT_S = 115.0
+RUN_LIMIT_S = 125.0
 
 
 @pytest.fixture(scope="module")
 def report() -> Iterator[LoadReport]:
-    options = LoadOptions(clients=200, rate=200, listeners=50, cameras=8, seconds=60)
+    options = LoadOptions(
+        clients=200, rate=200, listeners=50, cameras=8, seconds=60, api_workers=2
+    )
     started = time.monotonic()
     result = run_load(options, "tests/reliability/test_load.py")
     print(result.table())
@@ -48,8 +52,9 @@ def test_under_load_every_alert_reaches_every_listener_and_nothing_fails(
 
 @pytest.mark.slow
 @pytest.mark.xfail(
-    reason="one server process on 2 shared cores serves about 65-85 of the 200 req/s "
-    "(incident list ~17-25 ms CPU a request); see docs/reliability.md",
+    reason="met on a quiet machine with little margin (p95 about 190 ms with 2 API "
+    "processes, 8 cameras and the load generator on 2 cores); missed when other jobs "
+    "share the cores; see docs/reliability.md",
     strict=False,
 )
 def test_load_goal_no_errors_rate_held_p95_under_200_ms(report: LoadReport) -> None:
