@@ -13,10 +13,11 @@ What a worker cannot read from the database comes over a socket pair per worker
   camera states), delivered to the worker's WebSocket listeners; `("cameras", list)` the
   live status and newest picture of each running camera, once a second.
 - worker -> main: `("ready", None)` once the worker has started; `("publish", dict)`
-  an event raised by a route in the worker (a status
-  change), published on the main bus (so integrations see it and every process's
-  listeners get it once); `("zones", name)` the camera's zones were edited: the main
-  process hands the stored zones to the running camera.
+  an event raised by a route in the worker (a status change), published on the main bus
+  (so integrations see it and every process's listeners get it once); `("zones", name)`
+  the camera's zones were edited: the main process hands the stored zones to the running
+  camera; `("login", (outcome, user, client))` a sign-in failed or succeeded, passed on
+  to the other workers' rate limiters (N processes must not allow N times the attempts).
 
 A worker whose link ends (the main process is gone) stops itself.
 """
@@ -38,6 +39,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from api.runtime import Runtime
+from api.security import LoginLimiter
 from pipeline.alerts import AlertBus
 from pipeline.config import CameraConfig, ZoneConfig
 from pipeline.live import CameraState, CameraStatus
@@ -131,6 +133,13 @@ class RelayHub:
             if not link.send(message):
                 self._drop(link)
 
+    def _pass_on(self, origin: _Link, message: tuple[str, Any]) -> None:
+        with self._lock:
+            others = [link for link in self._links if link is not origin]
+        for link in others:
+            if not link.send(message):
+                self._drop(link)
+
     def _drop(self, link: _Link) -> None:
         with self._lock:
             if link in self._links:
@@ -157,6 +166,9 @@ class RelayHub:
             except (EOFError, OSError):
                 self._drop(link)
                 return
+            if kind == "login":
+                self._pass_on(link, ("login", body))
+                continue
             try:
                 self._handle(kind, body)
             except Exception:  # one bad request must not end the worker's link
@@ -216,9 +228,19 @@ class RelayClient:
         self.link = _Link(conn, "main")
         self.bus = RelayBus(self.link)
         self._configs: dict[str, CameraConfig] = {}
+        self._limiter: LoginLimiter | None = None
         # Without the camera process a worker would serve stale camera states and no
         # alerts: it stops (SIGTERM to itself, so uvicorn shuts down in order).
         self._on_lost = on_lost or (lambda: os.kill(os.getpid(), signal.SIGTERM))
+
+    def share_sign_ins(self, limiter: LoginLimiter) -> None:
+        """Tell the other workers of this one's sign-in outcomes, and count theirs."""
+        self._limiter = limiter
+
+        def announce(outcome: str, username: str, client: str) -> None:
+            self.link.send(("login", (outcome, username, client)))
+
+        limiter.announce = announce
 
     def start(self, runtime: Runtime) -> None:
         self._configs = {c.name: c for c in runtime.config.cameras} if runtime.config else {}
@@ -237,6 +259,8 @@ class RelayClient:
                 self.bus.deliver(body)
             elif kind == "cameras":
                 self._update_cameras(runtime, body)
+            elif kind == "login" and self._limiter is not None:
+                self._limiter.apply(*body)
 
     def _update_cameras(
         self, runtime: Runtime, states: list[tuple[dict[str, Any], bytes | None]]

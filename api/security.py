@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -33,6 +34,16 @@ class LoginLimiter:
         self.max_failures, self.window_s = max_failures, window_s
         self._failures: dict[tuple[str, str], deque[float]] = {}
         self._lock = threading.Lock()
+        # Set in an API worker process: tells the other processes of each failure and
+        # success (`apply` there), so N processes do not allow N times the attempts.
+        self.announce: Callable[[str, str, str], None] | None = None
+
+    def apply(self, outcome: str, username: str, client: str) -> None:
+        """Record a sign-in outcome ("failed" or "succeeded") seen by another process."""
+        if outcome == "failed":
+            self._record_failure(username, client)
+        elif outcome == "succeeded":
+            self._forget(username, client)
 
     def retry_after(self, username: str, client: str) -> float:
         """Seconds until another attempt is allowed (0: allowed now)."""
@@ -43,11 +54,21 @@ class LoginLimiter:
             return max(0.0, recent[0] + self.window_s - time.monotonic())
 
     def failed(self, username: str, client: str) -> None:
+        self._record_failure(username, client)
+        if self.announce is not None:
+            self.announce("failed", username, client)
+
+    def succeeded(self, username: str, client: str) -> None:
+        self._forget(username, client)
+        if self.announce is not None:
+            self.announce("succeeded", username, client)
+
+    def _record_failure(self, username: str, client: str) -> None:
         with self._lock:
             key = (username.lower(), client)
             self._recent(key, time.monotonic()).append(time.monotonic())
 
-    def succeeded(self, username: str, client: str) -> None:
+    def _forget(self, username: str, client: str) -> None:
         with self._lock:
             self._failures.pop((username.lower(), client), None)
 

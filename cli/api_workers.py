@@ -123,13 +123,14 @@ class ApiWorkerPool:
                 self._workers[index] = self._spawn(worker.number)
 
 
-def worker_runtime(config: Path, data_dir: Path, relay: Connection) -> tuple[ApiSettings, Runtime]:
+def worker_runtime(
+    config: Path, data_dir: Path, client: RelayClient
+) -> tuple[ApiSettings, Runtime]:
     """Storage and catalog like `serve`, no cameras or integrations, a relayed bus.
     Opened read-only for recovery: start-up sweeps are the camera process's job."""
     settings = ApiSettings(data_dir=data_dir)
     storage = open_storage(data_dir, writer=False)
     app_config = export_config(storage.engine, load_config(config))
-    client = RelayClient(relay)
     runtime = Runtime(
         storage.engine,
         storage.store,
@@ -156,8 +157,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         level=logging.INFO, format=f"%(asctime)s worker{args.number} %(levelname)s %(message)s"
     )
     listener = socket.socket(fileno=args.listen_fd)
-    settings, runtime = worker_runtime(args.config, args.data_dir, Connection(args.relay_fd))
+    client = RelayClient(Connection(args.relay_fd))
+    settings, runtime = worker_runtime(args.config, args.data_dir, client)
     app = create_app(settings, runtime)
+    client.share_sign_ins(app.state.login_limiter)
     freeze_startup_heap()
     server = uvicorn.Server(uvicorn.Config(app, log_level="info"))
     server.run(sockets=[listener])

@@ -105,6 +105,8 @@ def test_workers_serve_relay_restart_and_stop(api: Api, served: Served) -> None:
         ]
         check_updates_reach_every_listener(served, headers, listeners)
 
+    check_sign_in_limit_is_shared(served)
+
     victim = sorted(workers)[0]
     os.kill(victim, signal.SIGKILL)
     wait_for(
@@ -120,6 +122,21 @@ def test_workers_serve_relay_restart_and_stop(api: Api, served: Served) -> None:
     assert served.process.wait(30) == 0
     for pid in survivors:
         assert _state(pid) in ("gone", "Z"), f"worker {pid} still running"
+
+
+def check_sign_in_limit_is_shared(served: Served) -> None:
+    """Five wrong passwords, each on a new connection (so on either worker): the sixth
+    attempt is refused by whichever worker takes it."""
+    codes = []
+    for _ in range(6):
+        response = httpx.post(
+            f"{served.base}/api/auth/login",
+            json={"username": "operator", "password": "wrong-password"},
+            trust_env=False,
+        )
+        codes.append(response.status_code)
+        time.sleep(0.2)  # the outcome reaches the other worker
+    assert codes == [401] * 5 + [429]
 
 
 def health(served: Served) -> int:

@@ -15,6 +15,7 @@ import pytest
 
 from api.relay import RelayClient, RelayHub, RemoteCamera
 from api.runtime import CameraHandle, Runtime
+from api.security import LoginLimiter
 from pipeline.alerts import AlertBus, ThreadSubscription
 from pipeline.config import AppConfig, ZoneConfig
 from pipeline.live import CameraState, CameraStatus
@@ -139,3 +140,19 @@ def test_a_closed_worker_is_dropped_and_the_rest_go_on(api: Api, pair: Pair) -> 
 
 def test_plain_bus_is_untouched(api: Api) -> None:
     assert type(api.runtime.bus) is AlertBus  # one process: no relay in the way
+
+
+def test_sign_in_failures_count_in_every_worker(pair: Pair) -> None:
+    ours, theirs = socket.socketpair()
+    pair.hub.attach(Connection(ours.detach()), "second")
+    second = RelayClient(Connection(theirs.detach()), on_lost=lambda: None)
+    first_limiter, second_limiter = LoginLimiter(max_failures=3), LoginLimiter(max_failures=3)
+    pair.client.share_sign_ins(first_limiter)
+    second.share_sign_ins(second_limiter)
+    second.start(pair.worker)
+    for _ in range(3):
+        first_limiter.failed("operator", "10.0.0.9")
+    wait_for(lambda: second_limiter.retry_after("operator", "10.0.0.9") > 0, "the failures")
+    assert first_limiter.retry_after("operator", "10.0.0.9") > 0  # counted once, not echoed
+    second_limiter.succeeded("operator", "10.0.0.9")
+    wait_for(lambda: first_limiter.retry_after("operator", "10.0.0.9") == 0, "the success")
