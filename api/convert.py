@@ -64,7 +64,7 @@ def incident_public(
 
 def incidents_public(session: Session, rows: list[IncidentRow]) -> list[IncidentPublic]:
     ids = [r.id for r in rows]
-    counts = repeat_counts(session, ids)
+    counts = repeat_counts(session, rows)
     evidence = evidence_summaries(session, ids)
     hidden = suppressed_ids(session, rows)
     now = utc_now()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import statistics
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -165,10 +166,13 @@ def evidence_summaries(
     return found
 
 
-def repeat_counts(session: Session, incident_ids: list[str]) -> dict[str, int]:
-    """How many earlier incidents each one's repeat chain holds (0: first at its spot)."""
-    parent: dict[str, str | None] = {}
-    frontier = set(incident_ids)
+def repeat_counts(session: Session, rows: Sequence[IncidentRow]) -> dict[str, int]:
+    """How many earlier incidents each one's repeat chain holds (0: first at its spot).
+    The rows' own links are known; only earlier incidents off the page are looked up
+    (none for a page of first offences)."""
+    incident_ids = [r.id for r in rows]
+    parent: dict[str, str | None] = {r.id: r.repeat_of for r in rows}
+    frontier = {p for p in parent.values() if p is not None and p not in parent}
     while frontier:
         query = select(IncidentRow.id, IncidentRow.repeat_of).where(IncidentRow.id.in_(frontier))
         found: dict[str, str | None] = {i: p for i, p in session.execute(query)}

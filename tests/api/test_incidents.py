@@ -88,6 +88,9 @@ def test_incident_shape(api: Api) -> None:
     items = api.client.get("/api/incidents", headers=api.auth("monitor")).json()["items"]
     by_id = {item["id"]: item for item in items}
     assert [by_id[i]["repeat_count"] for i in ("first-1", "again-2", "again-3")] == [0, 1, 2]
+    # The earlier incidents of the chain off the page still count.
+    newest = api.client.get("/api/incidents?limit=1", headers=api.auth("monitor")).json()
+    assert [(i["id"], i["repeat_count"]) for i in newest["items"]] == [("again-3", 2)]
     item = by_id["first-1"]
     assert item["box"] == [10.0, 20.0, 110.0, 220.0]
     assert item["evidence"] == [
