@@ -1,10 +1,9 @@
 """The link between `serve`'s camera process and its extra API worker processes.
 
-With `serve --api-workers N` the main process runs the cameras, the evidence sink, the
-integrations and the alert bus, and serves HTTP like before; N - 1 worker processes accept
-on the same listening socket and serve the same API from the same database. One Python
-process does at most about one core of routes (the interpreter lock), so this is how the
-API uses a second core.
+With `serve --api-workers N` (N > 1) the main process runs the cameras, the evidence sink,
+the integrations and the alert bus and serves no requests; N worker processes accept on one
+listening socket and serve the API from the same database. One Python process does at most
+about one core of routes (the interpreter lock), so this is how the API uses a second core.
 
 What a worker cannot read from the database comes over a socket pair per worker
 (`multiprocessing.connection`, pickled tuples; both ends are our own processes):
@@ -29,6 +28,7 @@ import logging
 import os
 import signal
 import socket
+import struct
 import threading
 import time
 from collections.abc import Callable
@@ -48,27 +48,37 @@ from pipeline.store import catalog
 logger = logging.getLogger(__name__)
 
 SNAPSHOT_EVERY_S = 1.0
+# A peer that has not taken a message within this time is cut off: one hung worker must
+# not hold up the events of the others (the pool then restarts it).
+SEND_TIMEOUT_S = 2.0
 
 
-class _Link:
+class RelayLink:
     """One end of a socket pair; `send` may be called from any thread."""
 
     def __init__(self, conn: Connection, name: str) -> None:
         self.conn, self.name = conn, name
         self._lock = threading.Lock()
         self.closed = False
+        with socket.socket(fileno=os.dup(conn.fileno())) as duplicate:  # the same socket
+            timeout = struct.pack("ll", int(SEND_TIMEOUT_S), 0)
+            duplicate.setsockopt(socket.SOL_SOCKET, socket.SO_SNDTIMEO, timeout)
 
     def close(self) -> None:
         """End the link both ways; a thread blocked reading it wakes up (a plain close
         would leave it, and the other side, waiting)."""
+        self.closed = True
         with (
             contextlib.suppress(OSError),
             socket.socket(fileno=os.dup(self.conn.fileno())) as duplicate,
         ):
             duplicate.shutdown(socket.SHUT_RDWR)
-        self.conn.close()
+        with self._lock:  # not while a send is halfway through the handle
+            self.conn.close()
 
     def send(self, message: tuple[str, Any]) -> bool:
+        if self.closed:
+            return False
         try:
             with self._lock:
                 self.conn.send(message)
@@ -85,7 +95,7 @@ class RelayHub:
     def __init__(self, runtime: Runtime, snapshot_every_s: float = SNAPSHOT_EVERY_S) -> None:
         self.runtime = runtime
         self.snapshot_every_s = snapshot_every_s
-        self._links: list[_Link] = []
+        self._links: list[RelayLink] = []
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._ready = threading.Semaphore(0)
@@ -107,15 +117,16 @@ class RelayHub:
         for link in links:
             link.close()
 
-    def attach(self, conn: Connection, name: str) -> None:
+    def attach(self, conn: Connection, name: str) -> RelayLink:
         """Serve a new worker: it gets the camera states at once, then every event."""
-        link = _Link(conn, name)
+        link = RelayLink(conn, name)
         link.send(("cameras", self._camera_states()))
         with self._lock:
             self._links.append(link)
         reader = threading.Thread(target=self._read, args=(link,), name=f"relay-{name}")
         reader.daemon = True
         reader.start()
+        return link
 
     def wait_ready(self, count: int, timeout_s: float) -> int:
         """Wait until `count` workers have said they started (or `timeout_s` has passed);
@@ -133,14 +144,15 @@ class RelayHub:
             if not link.send(message):
                 self._drop(link)
 
-    def _pass_on(self, origin: _Link, message: tuple[str, Any]) -> None:
+    def _pass_on(self, origin: RelayLink, message: tuple[str, Any]) -> None:
         with self._lock:
             others = [link for link in self._links if link is not origin]
         for link in others:
             if not link.send(message):
                 self._drop(link)
 
-    def _drop(self, link: _Link) -> None:
+    def _drop(self, link: RelayLink) -> None:
+        link.close()
         with self._lock:
             if link in self._links:
                 self._links.remove(link)
@@ -159,7 +171,7 @@ class RelayHub:
     def _camera_states(self) -> list[tuple[dict[str, Any], bytes | None]]:
         return [(asdict(c.status), c.latest_jpeg) for c in list(self.runtime.cameras.values())]
 
-    def _read(self, link: _Link) -> None:
+    def _read(self, link: RelayLink) -> None:
         while not self._stop.is_set():
             try:
                 kind, body = link.conn.recv()
@@ -193,7 +205,7 @@ class RelayBus(AlertBus):
     """A worker's bus: `publish` goes to the main process, whose bus sends every event
     back to each worker (this one included), where `deliver` hands it to the listeners."""
 
-    def __init__(self, link: _Link) -> None:
+    def __init__(self, link: RelayLink) -> None:
         super().__init__()
         self._link = link
 
@@ -208,7 +220,7 @@ class RelayBus(AlertBus):
 class RemoteCamera:
     """A camera running in the main process, as a worker sees it (updated each second)."""
 
-    def __init__(self, camera: CameraConfig, link: _Link) -> None:
+    def __init__(self, camera: CameraConfig, link: RelayLink) -> None:
         self.camera = camera
         self.status = CameraStatus(camera.name)
         self.latest_jpeg: bytes | None = None
@@ -225,7 +237,7 @@ class RelayClient:
     main process sends is applied to that runtime."""
 
     def __init__(self, conn: Connection, on_lost: Callable[[], None] | None = None) -> None:
-        self.link = _Link(conn, "main")
+        self.link = RelayLink(conn, "main")
         self.bus = RelayBus(self.link)
         self._configs: dict[str, CameraConfig] = {}
         self._limiter: LoginLimiter | None = None

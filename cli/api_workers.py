@@ -4,7 +4,8 @@ The main process binds the listening socket and starts each worker as
 `python -m cli.api_workers --listen-fd F --relay-fd R --config C --data-dir D`; the
 worker serves the API on that socket (the kernel hands each new connection to whichever
 process accepts first) and talks to the main process over its end of a socket pair. A
-worker that exits is started again after a second; stopping the pool stops them all.
+worker that exits, or stops reading its relay, is started again after a delay that doubles
+while it keeps failing (1 s up to a minute); stopping the pool stops them all.
 """
 
 from __future__ import annotations
@@ -15,13 +16,14 @@ import socket
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from pathlib import Path
 
 from api.app import create_app, freeze_startup_heap
-from api.relay import RelayClient, RelayHub
+from api.relay import RelayClient, RelayHub, RelayLink
 from api.runtime import Runtime
 from api.settings import ApiSettings
 from cli.common import open_storage
@@ -31,8 +33,14 @@ from pipeline.store.catalog import export_config
 log = logging.getLogger(__name__)
 
 RESTART_DELAY_S = 1.0
+MAX_RESTART_DELAY_S = 60.0
+HEALTHY_AFTER_S = 60.0  # a worker up this long starts its next restart delay from scratch
 STOP_TIMEOUT_S = 10.0
 READY_TIMEOUT_S = 120.0
+
+
+class WorkerStartError(RuntimeError):
+    """An API worker process ended before it was ready (its log says why)."""
 
 
 def listening_socket(host: str, port: int) -> socket.socket:
@@ -50,10 +58,15 @@ def listening_socket(host: str, port: int) -> socket.socket:
 class _Worker:
     number: int
     process: subprocess.Popen[bytes]
+    link: RelayLink
+    started_at: float
+    restart_delay_s: float = RESTART_DELAY_S
 
 
 class ApiWorkerPool:
     """Starts `count` worker processes on `listener`, restarts any that exit, stops them."""
+
+    module = "cli.api_workers"  # what each worker runs (`python -m`)
 
     def __init__(
         self, count: int, listener: socket.socket, hub: RelayHub, config: Path, data_dir: Path
@@ -62,13 +75,24 @@ class ApiWorkerPool:
         self.config, self.data_dir = config, data_dir
         self._workers: list[_Worker] = []
         self._stopping = threading.Event()
+        self._lock = threading.Lock()  # restarts and stop() never overlap
         self._monitor = threading.Thread(target=self._watch, name="api-workers", daemon=True)
 
     def start(self) -> None:
         """Start the workers and wait until they have all started (a connection accepted
-        by the first one up would stay with it, however busy it gets)."""
+        by the first one up would stay with it, however busy it gets). Raises
+        WorkerStartError if one ends first."""
         self._workers = [self._spawn(n) for n in range(1, self.count + 1)]
-        ready = self.hub.wait_ready(self.count, READY_TIMEOUT_S)
+        deadline = time.monotonic() + READY_TIMEOUT_S
+        ready = 0
+        while ready < self.count and time.monotonic() < deadline:
+            ready += self.hub.wait_ready(self.count - ready, timeout_s=0.5)
+            for worker in self._workers:
+                code = worker.process.poll()
+                if code is not None:
+                    raise WorkerStartError(
+                        f"API worker {worker.number} exited with {code} before it was ready"
+                    )
         if ready < self.count:
             log.warning("only %d of %d API processes started in time", ready, self.count)
         else:
@@ -80,9 +104,13 @@ class ApiWorkerPool:
 
     def stop(self) -> None:
         self._stopping.set()
-        for worker in self._workers:
+        if self._monitor.is_alive():
+            self._monitor.join()
+        with self._lock:
+            workers = list(self._workers)
+        for worker in workers:
             worker.process.terminate()
-        for worker in self._workers:
+        for worker in workers:
             try:
                 worker.process.wait(STOP_TIMEOUT_S)
             except subprocess.TimeoutExpired:
@@ -90,12 +118,12 @@ class ApiWorkerPool:
                 worker.process.kill()
                 worker.process.wait()
 
-    def _spawn(self, number: int) -> _Worker:
+    def _spawn(self, number: int, restart_delay_s: float = RESTART_DELAY_S) -> _Worker:
         ours, theirs = socket.socketpair()
         command = [
             sys.executable,
             "-m",
-            "cli.api_workers",
+            self.module,
             "--listen-fd",
             str(self.listener.fileno()),
             "--relay-fd",
@@ -109,18 +137,37 @@ class ApiWorkerPool:
         ]
         process = subprocess.Popen(command, pass_fds=(self.listener.fileno(), theirs.fileno()))
         theirs.close()
-        self.hub.attach(Connection(ours.detach()), f"{number} (pid {process.pid})")
+        link = self.hub.attach(Connection(ours.detach()), f"{number} (pid {process.pid})")
         log.info("API worker %d started (pid %d)", number, process.pid)
-        return _Worker(number, process)
+        return _Worker(number, process, link, time.monotonic(), restart_delay_s)
 
     def _watch(self) -> None:
         while not self._stopping.wait(RESTART_DELAY_S):
-            for index, worker in enumerate(self._workers):
-                code = worker.process.poll()
-                if code is None or self._stopping.is_set():
-                    continue
-                log.warning("API worker %d exited with %s: starting it again", worker.number, code)
-                self._workers[index] = self._spawn(worker.number)
+            with self._lock:
+                if self._stopping.is_set():
+                    return
+                for index, worker in enumerate(self._workers):
+                    self._workers[index] = self._check(worker)
+
+    def _check(self, worker: _Worker) -> _Worker:
+        """The worker, or its replacement once it has exited and its delay has passed."""
+        if worker.process.poll() is None and worker.link.closed:
+            log.warning("API worker %d stopped reading its relay: stopping it", worker.number)
+            worker.process.kill()
+        code = worker.process.poll()
+        if code is None:
+            return worker
+        up_s = time.monotonic() - worker.started_at
+        delay = RESTART_DELAY_S if up_s >= HEALTHY_AFTER_S else worker.restart_delay_s
+        if up_s < delay:
+            return worker  # wait out its restart delay first
+        log.warning(
+            "API worker %d exited with %s: starting it again (next delay %.0f s if it fails)",
+            worker.number,
+            code,
+            min(delay * 2, MAX_RESTART_DELAY_S),
+        )
+        return self._spawn(worker.number, min(delay * 2, MAX_RESTART_DELAY_S))
 
 
 def worker_runtime(
@@ -162,7 +209,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     app = create_app(settings, runtime)
     client.share_sign_ins(app.state.login_limiter)
     freeze_startup_heap()
-    server = uvicorn.Server(uvicorn.Config(app, log_level="info"))
+    # Live streams (SSE, WebSockets) must not keep a stopping worker up for ever.
+    server = uvicorn.Server(uvicorn.Config(app, log_level="info", timeout_graceful_shutdown=5))
     server.run(sockets=[listener])
     return 0
 

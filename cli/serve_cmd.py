@@ -16,7 +16,7 @@ from api.events import make_incident_listener, make_update_listener, watch_camer
 from api.relay import RelayHub
 from api.runtime import Runtime
 from api.settings import ApiSettings
-from cli.api_workers import ApiWorkerPool, listening_socket
+from cli.api_workers import ApiWorkerPool, WorkerStartError, listening_socket
 from cli.common import add_storage_args, detector_config, open_storage
 from detector.base import create_detector
 from pipeline.alerts import AlertBus
@@ -137,20 +137,25 @@ def run_with_workers(
         f"serving on http://{host}:{port} ({len(runtime.cameras)} cameras live, "
         f"{processes} API processes)"
     )
-    asyncio.run(_run_cameras(runtime))
-    return 0
+    return asyncio.run(_run_cameras(runtime))
 
 
-async def _run_cameras(runtime: Runtime) -> None:
-    """Start, announce camera state changes until SIGINT or SIGTERM, stop."""
+async def _run_cameras(runtime: Runtime) -> int:
+    """Start, announce camera state changes until SIGINT or SIGTERM, stop; the exit code."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
-    runtime.start()
+    try:
+        runtime.start()
+    except WorkerStartError as exc:
+        log.error("%s; stopping", exc)
+        runtime.stop()
+        return 1
     watcher = asyncio.create_task(watch_cameras(runtime))
     try:
         await stop.wait()
     finally:
         watcher.cancel()
         runtime.stop()
+    return 0

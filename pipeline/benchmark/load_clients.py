@@ -1,5 +1,6 @@
-"""The load test's clients: API clients on a fixed open-loop schedule (asyncio + httpx, one
-connection each) and WebSocket listeners that note every event and when it arrived.
+"""The load test's clients: API clients on a fixed open-loop schedule (asyncio, one
+keep-alive connection each, `raw_http`) and WebSocket listeners that note every event and
+when it arrived.
 
 Times are `time.monotonic()` (the same clock in every process on one Linux machine) for the
 schedule and latencies, and `time.time()` for alert receipt, which is compared with the
@@ -15,10 +16,11 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from urllib.parse import urlsplit
 
-import httpx
 from websockets.asyncio.client import connect
 
+from pipeline.benchmark.raw_http import HttpProtocolError, RawConnection
 from pipeline.records import EvidenceKind
 
 KINDS = ("list", "detail", "evidence")
@@ -98,11 +100,11 @@ def schedule(client: int, plan: ClientPlan) -> list[float]:
 async def _one_client(client: int, token: str, plan: ClientPlan) -> list[Sample]:
     rng = random.Random(client)
     samples = []
-    headers = {"Authorization": f"Bearer {token}"}
-    limits = httpx.Limits(max_connections=1, max_keepalive_connections=1)
-    async with httpx.AsyncClient(
-        base_url=plan.base_url, headers=headers, limits=limits, timeout=TIMEOUT_S, trust_env=False
-    ) as http:
+    url = urlsplit(plan.base_url)
+    http = RawConnection(
+        url.hostname or "127.0.0.1", url.port or 80, {"Authorization": f"Bearer {token}"}
+    )
+    try:
         for at in schedule(client, plan):
             await asyncio.sleep(max(0.0, at - time.monotonic()))
             kind = rng.choices(KINDS, KIND_WEIGHTS)[0]
@@ -114,18 +116,21 @@ async def _one_client(client: int, token: str, plan: ClientPlan) -> list[Sample]
                 samples.append(Sample(kind, at, now, now, 0, 0, "not sent: client busy", True))
                 continue
             samples.append(await _request(http, kind, path, at))
+    finally:
+        await http.close()
     return samples
 
 
-async def _request(http: httpx.AsyncClient, kind: str, path: str, scheduled: float) -> Sample:
+async def _request(http: RawConnection, kind: str, path: str, scheduled: float) -> Sample:
     sent = time.monotonic()
     try:
-        response = await http.get(path)
-    except httpx.HTTPError as exc:
+        status, body = await asyncio.wait_for(http.get(path), TIMEOUT_S)
+    except (OSError, TimeoutError, asyncio.IncompleteReadError, HttpProtocolError) as exc:
+        await http.close()  # a half-read answer would poison the next one
         return Sample(kind, scheduled, sent, time.monotonic(), 0, 0, f"{type(exc).__name__}")
     done = time.monotonic()
-    error = "" if response.is_success else f"HTTP {response.status_code} {path}"
-    return Sample(kind, scheduled, sent, done, response.status_code, len(response.content), error)
+    error = "" if 200 <= status < 300 else f"HTTP {status} {path}"
+    return Sample(kind, scheduled, sent, done, status, len(body), error)
 
 
 async def run_clients(plan: ClientPlan) -> list[Sample]:

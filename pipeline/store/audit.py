@@ -27,8 +27,9 @@ GENESIS_HASH = "0" * 64
 SYSTEM_ACTOR = "system"
 # Appends read the newest hash and write the next row. Two writers must not chain onto the
 # same predecessor, so a process-wide lock is held from the read until the caller's
-# transaction ends (commit or rollback); PostgreSQL also takes an advisory lock, held to the
-# end of the transaction, for several processes.
+# transaction ends (commit or rollback). Across processes (`serve --api-workers`, the camera
+# process, CLI commands) PostgreSQL takes an advisory lock and SQLite its write lock, both
+# held to the end of the transaction.
 _APPEND_LOCK = threading.Lock()
 _HELD_KEY = "streetwatch.audit_lock"
 _PG_LOCK_KEY = 0x5357_4155  # "SWAU"
@@ -65,8 +66,15 @@ def append(
 ) -> AuditRow:
     """Add one entry inside the caller's transaction (committed with the caller's change)."""
     _hold_until_transaction_ends(session)
-    if session.get_bind().dialect.name == "postgresql":
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
         session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _PG_LOCK_KEY})
+    elif dialect == "sqlite":
+        # A write that changes nothing makes the transaction a writer, and SQLite lets one
+        # writer in at a time: another process's append now waits (busy timeout) until
+        # this transaction ends, so it reads the hash written here. Read first and two
+        # processes could both chain onto the same entry (seen with two API workers).
+        session.execute(text(f"DELETE FROM {AuditRow.__tablename__} WHERE 0"))
     entry = AuditEntry(utc_now(), actor, action, incident_id, dict(detail or {}))
     prev = session.scalar(select(AuditRow.hash).order_by(AuditRow.id.desc()).limit(1))
     prev_hash = prev or GENESIS_HASH

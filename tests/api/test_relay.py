@@ -9,13 +9,15 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
+from pathlib import Path
 from typing import Any, cast
 
 import pytest
 
-from api.relay import RelayClient, RelayHub, RemoteCamera
+from api.relay import SEND_TIMEOUT_S, RelayClient, RelayHub, RemoteCamera
 from api.runtime import CameraHandle, Runtime
 from api.security import LoginLimiter
+from cli.api_workers import ApiWorkerPool, WorkerStartError
 from pipeline.alerts import AlertBus, ThreadSubscription
 from pipeline.config import AppConfig, ZoneConfig
 from pipeline.live import CameraState, CameraStatus
@@ -156,3 +158,34 @@ def test_sign_in_failures_count_in_every_worker(pair: Pair) -> None:
     assert first_limiter.retry_after("operator", "10.0.0.9") > 0  # counted once, not echoed
     second_limiter.succeeded("operator", "10.0.0.9")
     wait_for(lambda: first_limiter.retry_after("operator", "10.0.0.9") == 0, "the success")
+
+
+def test_a_hung_worker_is_cut_off_and_the_others_still_get_events(pair: Pair) -> None:
+    ours, theirs = socket.socketpair()
+    hung = pair.hub.attach(Connection(ours.detach()), "hung")  # `theirs` is never read
+    listener = pair.worker.bus.subscribe_thread()
+    big = "x" * 300_000  # fills the hung peer's socket buffer within a few events
+    started = time.monotonic()
+    for n in range(10):
+        pair.main.bus.publish({"type": "incident.opened", "n": n, "pad": big})
+    received = []
+    while len(received) < 10 and (event := listener.get(timeout=4 * SEND_TIMEOUT_S)):
+        received.append(event["n"])
+    # The hung peer costs at most two send timeouts (a partial write, then nothing).
+    assert time.monotonic() - started < 2 * SEND_TIMEOUT_S + 2
+    assert received == list(range(10))
+    assert hung.closed, "the hung peer was not cut off"
+    theirs.close()
+
+
+def test_pool_reports_a_worker_that_dies_at_start(api: Api, tmp_path: Path) -> None:
+    hub = RelayHub(api.runtime)
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+        pool = ApiWorkerPool(1, listener, hub, tmp_path / "none.yaml", tmp_path)
+        pool.module = "tests.api.failing_worker"
+        with pytest.raises(WorkerStartError, match="exited with 3 before it was ready"):
+            pool.start()
+        pool.stop()
+    hub.stop()
