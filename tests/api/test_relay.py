@@ -168,7 +168,7 @@ def test_a_hung_worker_is_cut_off_and_the_others_still_get_events(pair: Pair) ->
     started = time.monotonic()
     for n in range(10):
         pair.main.bus.publish({"type": "incident.opened", "n": n, "pad": big})
-    received = []
+    received: list[int] = []
     while len(received) < 10 and (event := listener.get(timeout=4 * SEND_TIMEOUT_S)):
         received.append(event["n"])
     # The hung peer costs at most two send timeouts (a partial write, then nothing).
