@@ -30,8 +30,8 @@ def register(sub: Any) -> None:
     p.add_argument(
         "--warmup",
         type=float,
-        default=5.0,
-        help="seconds of the same load first, reported apart (default 5)",
+        default=0.0,
+        help="seconds of the same load first, reported apart (default 0)",
     )
     p.add_argument(
         "--processes", type=int, default=1, help="client processes (1: beside the listeners)"

@@ -63,10 +63,9 @@ class LoadOptions:
     listeners: int = 50
     cameras: int = 8
     seconds: float = 60.0
-    # Load at the same rate before the measured seconds, reported apart: the first
-    # seconds after a start pay for opening 200 connections and for each process's cold
-    # caches (compiled queries), which a server that has been up a while has behind it.
-    warmup_s: float = 5.0
+    # Load at the same rate before the measured seconds, reported apart (default none:
+    # the goal counts from the first request, connections opened and caches cold).
+    warmup_s: float = 0.0
     processes: int = 1  # client processes; 1 runs them beside the listeners
     api_workers: int = 1  # server processes serving the API (`serve --api-workers`)
     seed_incidents: int = 400

@@ -144,10 +144,11 @@ class LoadReport:
                 f"{r.p99_ms:>9.1f}{r.max_ms:>9.1f}"
             )
         w = self.warmup
-        lines.append(
-            f"before that, {w.seconds:g} s warm-up at the same rate (not counted): "
-            f"{w.requests} requests, {w.errors} errors, p95 {w.p95_ms:.1f} ms"
-        )
+        if w.seconds > 0:
+            lines.append(
+                f"before that, {w.seconds:g} s warm-up at the same rate (not counted): "
+                f"{w.requests} requests, {w.errors} errors, p95 {w.p95_ms:.1f} ms"
+            )
         a = self.alerts
         lines += [
             f"alerts published {a.published}; listeners {a.listeners_connected}/{a.listeners} "
