@@ -69,30 +69,36 @@ async def evidence_file(
     if not INCIDENT_ID.match(incident_id) or kind not in _KINDS:
         raise HTTPException(status.HTTP_404_NOT_FOUND, "no such evidence")
     row = await run_db(runtime, _visible_evidence, db, incident_id, kind, scope)
-    path = resolve_inside(runtime.evidence_dir, row.path) if row is not None else None
-    if row is None or path is None:
+    found = None
+    if row is not None:  # the file system may be slow storage: not on the event loop
+        found = await run_in_threadpool(_locate, runtime.evidence_dir, row.path, row.media_type)
+    if row is None or found is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, "no such evidence")
     views: ViewLog = request.app.state.evidence_views
     if views.due((user.username, incident_id, kind)):
         await run_in_threadpool(_audit_view, db, user.username, incident_id, kind)
-    if row.media_type.startswith("image/"):
-        # A picture is small and read whole (no ranges): one trip to the thread pool
-        # instead of FileResponse's four (stat, open, read, close).
-        picture = await run_in_threadpool(_read_small, path)
-        if picture is not None:
-            return Response(picture, media_type=row.media_type, headers=PICTURE_HEADERS)
+    if isinstance(found, bytes):
+        return Response(found, media_type=row.media_type, headers=PICTURE_HEADERS)
     return FileResponse(
-        path,
+        found,
         media_type=row.media_type,
         headers={"Accept-Ranges": "bytes", "Cache-Control": "private, no-store"},
     )
 
 
-def _read_small(path: Path) -> bytes | None:
-    """The file's bytes, or None when it is larger than SMALL_FILE_BYTES."""
-    with path.open("rb") as file:
-        data = file.read(SMALL_FILE_BYTES + 1)
-    return data if len(data) <= SMALL_FILE_BYTES else None
+def _locate(evidence_dir: Path, relative: str, media_type: str) -> Path | bytes | None:
+    """The file inside the evidence folder (None: missing or outside it); a picture up to
+    SMALL_FILE_BYTES comes back read, as bytes: pictures are sent whole, and reading one
+    here saves FileResponse's own trips to the thread pool (stat, open, read, close)."""
+    path = resolve_inside(evidence_dir, relative)
+    if path is None or not media_type.startswith("image/"):
+        return path
+    try:
+        with path.open("rb") as file:
+            data = file.read(SMALL_FILE_BYTES + 1)
+    except FileNotFoundError:  # pruned by retention a moment ago
+        return None
+    return data if len(data) <= SMALL_FILE_BYTES else path
 
 
 def _visible_evidence(
