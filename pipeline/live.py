@@ -155,6 +155,13 @@ class LiveCamera:
             self.backoff.reset()
             with source:
                 self._read_frames(source)
+            if not source.info.live and not self._stop.is_set():
+                # A recorded file was read to its end (as fast as it decodes): opening it
+                # again would analyse the same footage twice, as new incidents.
+                self.status.state = CameraState.stopped
+                self.status.last_error = "file ended"
+                log.info("camera %s: %s read to the end", self.camera.name, self.camera.source)
+                return
             if not self._stop.is_set():
                 # A stream that gave frames and dropped is being reconnected; one that ended
                 # before any frame never worked.

@@ -19,6 +19,8 @@ class PacedLoop(PacketSource):
         self, path: str, detect_fps: float, clock_origin: float, max_loops: int = 10_000
     ) -> None:
         super().__init__(path, detect_fps, "auto")
+        # Played as a live camera: if it ever stops, the camera reconnects as to a stream.
+        self.info = replace(self.info, live=True)
         self.path = path
         self.origin = clock_origin
         self.max_loops = max_loops

@@ -10,8 +10,10 @@ from typing import Any
 
 import numpy as np
 
+from detector import DetectorConfig, create_detector
 from detector.base import Detector
 from detector.types import Detections, Frame
+from models.scripted import Scene, parked, write_bundle
 from pipeline.errors import InputError
 from pipeline.evidence import EvidenceWriter
 from pipeline.live import Backoff, CameraState, LiveCamera, Supervisor
@@ -219,3 +221,29 @@ def test_a_frame_that_fails_analysis_does_not_end_the_camera(tmp_path: Path) -> 
     assert "out of memory" in cam.status.last_error
     assert cam.status.frames_detected >= 14  # it went on detecting after the failure
     assert len(store.list_incidents("cam-1")) == 1  # and the car still became an incident
+
+
+def test_a_recorded_file_is_read_once_then_the_camera_stops(tmp_path: Path) -> None:
+    """A file is not a stream: at its end the camera stops instead of reconnecting, which
+    would analyse the same footage again and store its violations twice."""
+    scene = Scene(320, 180, 10.0, 8.0, [parked("car", (60, 100, 160, 150), 1, 8)], seed=2)
+    files = write_bundle(scene, tmp_path / "scene", "scene", 1)
+    app = app_config([zone(dwell_s=2)], files["detections"])
+    camera = app.cameras[0].model_copy(update={"source": str(files["video"])})
+    engine = make_engine(f"sqlite:///{tmp_path / 'sw.db'}")
+    migrate(engine)
+    store = IncidentStore(engine)
+    sink = IncidentSink(EvidenceWriter(tmp_path / "evidence"), store)
+    detector = create_detector(DetectorConfig(type="replay", model=files["detections"]))
+    cam = LiveCamera(app, camera, detector, sink, store)
+    cam.start()
+    deadline = time.monotonic() + 30
+    while cam.status.state is not CameraState.stopped and time.monotonic() < deadline:
+        time.sleep(0.05)
+    time.sleep(0.5)  # a reconnect, if there were one, would start meanwhile
+    cam.stop()
+    sink.close()
+    assert cam.status.last_error == "file ended"
+    assert cam.status.reconnects == 0
+    assert cam.status.frames_read == 80
+    assert len(store.list_incidents("cam-1")) == 1
