@@ -56,10 +56,16 @@ SEND_TIMEOUT_S = 2.0
 class RelayLink:
     """One end of a socket pair; `send` may be called from any thread."""
 
-    def __init__(self, conn: Connection, name: str) -> None:
+    def __init__(
+        self, conn: Connection, name: str, on_broken: Callable[[], None] | None = None
+    ) -> None:
         self.conn, self.name = conn, name
         self._lock = threading.Lock()
         self.closed = False
+        # The hub sends a worker nothing until it is ready: a worker still importing does
+        # not read, and a full socket would cut it off (see SEND_TIMEOUT_S).
+        self.ready = False
+        self._on_broken = on_broken
         with socket.socket(fileno=os.dup(conn.fileno())) as duplicate:  # the same socket
             timeout = struct.pack("ll", int(SEND_TIMEOUT_S), 0)
             duplicate.setsockopt(socket.SOL_SOCKET, socket.SO_SNDTIMEO, timeout)
@@ -83,8 +89,10 @@ class RelayLink:
             with self._lock:
                 self.conn.send(message)
             return True
-        except (OSError, ValueError):  # the other side has gone
+        except (OSError, ValueError):  # the other side has gone, or stopped reading
             self.closed = True
+            if self._on_broken is not None:
+                self._on_broken()
             return False
 
 
@@ -118,9 +126,9 @@ class RelayHub:
             link.close()
 
     def attach(self, conn: Connection, name: str) -> RelayLink:
-        """Serve a new worker: it gets the camera states at once, then every event."""
+        """Serve a new worker: once it says it is ready, it gets the camera states, then
+        every event."""
         link = RelayLink(conn, name)
-        link.send(("cameras", self._camera_states()))
         with self._lock:
             self._links.append(link)
         reader = threading.Thread(target=self._read, args=(link,), name=f"relay-{name}")
@@ -139,14 +147,14 @@ class RelayHub:
 
     def _broadcast(self, message: tuple[str, Any]) -> None:
         with self._lock:
-            links = list(self._links)
+            links = [link for link in self._links if link.ready]
         for link in links:
             if not link.send(message):
                 self._drop(link)
 
     def _pass_on(self, origin: RelayLink, message: tuple[str, Any]) -> None:
         with self._lock:
-            others = [link for link in self._links if link is not origin]
+            others = [link for link in self._links if link is not origin and link.ready]
         for link in others:
             if not link.send(message):
                 self._drop(link)
@@ -181,15 +189,18 @@ class RelayHub:
             if kind == "login":
                 self._pass_on(link, ("login", body))
                 continue
+            if kind == "ready":
+                link.send(("cameras", self._camera_states()))
+                link.ready = True
+                self._ready.release()
+                continue
             try:
                 self._handle(kind, body)
             except Exception:  # one bad request must not end the worker's link
                 logger.exception("API worker %s: %s request failed", link.name, kind)
 
     def _handle(self, kind: str, body: Any) -> None:
-        if kind == "ready":
-            self._ready.release()
-        elif kind == "publish":
+        if kind == "publish":
             self.runtime.bus.publish(body)
         elif kind == "zones":
             live = self.runtime.cameras.get(body)
@@ -237,13 +248,14 @@ class RelayClient:
     main process sends is applied to that runtime."""
 
     def __init__(self, conn: Connection, on_lost: Callable[[], None] | None = None) -> None:
-        self.link = RelayLink(conn, "main")
+        # Without the camera process a worker would serve stale camera states and no
+        # alerts: it stops (SIGTERM to itself, so uvicorn shuts down in order), whether
+        # the link ends while reading or a send to the main process fails.
+        self._on_lost = on_lost or (lambda: os.kill(os.getpid(), signal.SIGTERM))
+        self.link = RelayLink(conn, "main", on_broken=self._on_lost)
         self.bus = RelayBus(self.link)
         self._configs: dict[str, CameraConfig] = {}
         self._limiter: LoginLimiter | None = None
-        # Without the camera process a worker would serve stale camera states and no
-        # alerts: it stops (SIGTERM to itself, so uvicorn shuts down in order).
-        self._on_lost = on_lost or (lambda: os.kill(os.getpid(), signal.SIGTERM))
 
     def share_sign_ins(self, limiter: LoginLimiter) -> None:
         """Tell the other workers of this one's sign-in outcomes, and count theirs."""

@@ -148,8 +148,10 @@ async def _run_cameras(runtime: Runtime) -> int:
         loop.add_signal_handler(signum, stop.set)
     try:
         runtime.start()
-    except WorkerStartError as exc:
-        log.error("%s; stopping", exc)
+    except Exception as exc:  # a worker that died at start, a process that could not start
+        log.error(
+            "start-up failed: %s; stopping", exc, exc_info=not isinstance(exc, WorkerStartError)
+        )
         runtime.stop()
         return 1
     watcher = asyncio.create_task(watch_cameras(runtime))

@@ -14,8 +14,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 
-MAX_HEADER_BYTES = 64 * 1024
-
 
 class HttpProtocolError(Exception):
     """The server's answer is not HTTP/1.1 as this client reads it."""
@@ -40,6 +38,9 @@ class RawConnection:
                 await self.close()
                 if attempt == 2 or not reused:
                     raise
+            except (ValueError, asyncio.LimitOverrunError) as exc:  # garbled or cut short
+                await self.close()
+                raise HttpProtocolError(f"unreadable response: {exc}") from exc
         raise AssertionError("unreachable")
 
     async def close(self) -> None:
@@ -55,9 +56,7 @@ class RawConnection:
         assert self._reader is not None
         self._writer.write(f"GET {path} HTTP/1.1\r\n{self._header_block}\r\n".encode())
         await self._writer.drain()
-        head = await self._reader.readuntil(b"\r\n\r\n")
-        if len(head) > MAX_HEADER_BYTES:
-            raise HttpProtocolError("response headers too large")
+        head = await self._reader.readuntil(b"\r\n\r\n")  # LimitOverrunError past 64 KiB
         status, headers = _parse_head(head)
         body = await _read_body(self._reader, headers)
         if headers.get("connection", "").lower() == "close":

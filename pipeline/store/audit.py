@@ -65,16 +65,18 @@ def append(
     detail: dict[str, Any] | None = None,
 ) -> AuditRow:
     """Add one entry inside the caller's transaction (committed with the caller's change)."""
-    _hold_until_transaction_ends(session)
     dialect = session.get_bind().dialect.name
-    if dialect == "postgresql":
-        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _PG_LOCK_KEY})
-    elif dialect == "sqlite":
+    if dialect == "sqlite":
         # A write that changes nothing makes the transaction a writer, and SQLite lets one
         # writer in at a time: another process's append now waits (busy timeout) until
         # this transaction ends, so it reads the hash written here. Read first and two
         # processes could both chain onto the same entry (seen with two API workers).
+        # Before the process lock: a caller that wrote already holds SQLite's lock, and
+        # taking them in the other order would let two threads wait on each other.
         session.execute(text(f"DELETE FROM {AuditRow.__tablename__} WHERE 0"))
+    _hold_until_transaction_ends(session)
+    if dialect == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _PG_LOCK_KEY})
     entry = AuditEntry(utc_now(), actor, action, incident_id, dict(detail or {}))
     prev = session.scalar(select(AuditRow.hash).order_by(AuditRow.id.desc()).limit(1))
     prev_hash = prev or GENESIS_HASH

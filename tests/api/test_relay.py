@@ -79,8 +79,9 @@ def pair(api: Api) -> Iterator[Pair]:
         announces_cameras=False,
     )
     hub.start()
-    hub.attach(Connection(ours.detach()), "test")
+    link = hub.attach(Connection(ours.detach()), "test")
     client.start(worker)
+    wait_for(lambda: link.ready, "the worker's ready to reach the hub")
     yield Pair(main, worker, hub, client, lost, camera)
     hub.stop()
 
@@ -132,12 +133,16 @@ def test_worker_stops_when_the_camera_process_is_gone(pair: Pair) -> None:
 
 def test_a_closed_worker_is_dropped_and_the_rest_go_on(api: Api, pair: Pair) -> None:
     second_main, second_worker = socket.socketpair()
-    pair.hub.attach(Connection(second_main.detach()), "second")
-    second_worker.close()  # that worker is gone
+    second = pair.hub.attach(Connection(second_main.detach()), "second")
+    second_end = Connection(second_worker.detach())
+    second_end.send(("ready", None))
+    wait_for(lambda: second.ready, "the second worker to be ready")
+    second_end.close()  # that worker is gone
     listener = pair.worker.bus.subscribe_thread()
     for n in range(3):
         pair.main.bus.publish({"type": "incident.opened", "n": n})
     assert [e["n"] for e in drain(listener)] == [0, 1, 2]
+    wait_for(lambda: second.closed, "the gone worker to be dropped")
 
 
 def test_plain_bus_is_untouched(api: Api) -> None:
@@ -146,12 +151,13 @@ def test_plain_bus_is_untouched(api: Api) -> None:
 
 def test_sign_in_failures_count_in_every_worker(pair: Pair) -> None:
     ours, theirs = socket.socketpair()
-    pair.hub.attach(Connection(ours.detach()), "second")
+    second_link = pair.hub.attach(Connection(ours.detach()), "second")
     second = RelayClient(Connection(theirs.detach()), on_lost=lambda: None)
     first_limiter, second_limiter = LoginLimiter(max_failures=3), LoginLimiter(max_failures=3)
     pair.client.share_sign_ins(first_limiter)
     second.share_sign_ins(second_limiter)
     second.start(pair.worker)
+    wait_for(lambda: second_link.ready, "the second worker to be ready")
     for _ in range(3):
         first_limiter.failed("operator", "10.0.0.9")
     wait_for(lambda: second_limiter.retry_after("operator", "10.0.0.9") > 0, "the failures")
@@ -162,7 +168,10 @@ def test_sign_in_failures_count_in_every_worker(pair: Pair) -> None:
 
 def test_a_hung_worker_is_cut_off_and_the_others_still_get_events(pair: Pair) -> None:
     ours, theirs = socket.socketpair()
-    hung = pair.hub.attach(Connection(ours.detach()), "hung")  # `theirs` is never read
+    hung = pair.hub.attach(Connection(ours.detach()), "hung")
+    hung_end = Connection(theirs.detach())
+    hung_end.send(("ready", None))  # then never reads
+    wait_for(lambda: hung.ready, "the hub to take the hung worker as ready")
     listener = pair.worker.bus.subscribe_thread()
     big = "x" * 300_000  # fills the hung peer's socket buffer within a few events
     started = time.monotonic()
@@ -175,7 +184,7 @@ def test_a_hung_worker_is_cut_off_and_the_others_still_get_events(pair: Pair) ->
     assert time.monotonic() - started < 2 * SEND_TIMEOUT_S + 2
     assert received == list(range(10))
     assert hung.closed, "the hung peer was not cut off"
-    theirs.close()
+    hung_end.close()
 
 
 def test_pool_reports_a_worker_that_dies_at_start(api: Api, tmp_path: Path) -> None:
@@ -189,3 +198,29 @@ def test_pool_reports_a_worker_that_dies_at_start(api: Api, tmp_path: Path) -> N
             pool.start()
         pool.stop()
     hub.stop()
+
+
+def test_a_worker_slow_to_start_is_not_cut_off(pair: Pair) -> None:
+    """Nothing is sent to a worker before it says it is ready: one still importing does
+    not read, and events piling up in its socket would cut it off."""
+    ours, theirs = socket.socketpair()
+    link = pair.hub.attach(Connection(ours.detach()), "slow")
+    for n in range(10):  # far more than the socket holds
+        pair.main.bus.publish({"type": "incident.opened", "n": n, "pad": "x" * 300_000})
+    time.sleep(2 * SEND_TIMEOUT_S + 0.5)
+    assert not link.closed
+    slow = RelayClient(Connection(theirs.detach()), on_lost=lambda: None)
+    runtime = Runtime(
+        pair.worker.engine,
+        pair.worker.store,
+        pair.worker.evidence_dir,
+        slow.bus,
+        config=pair.main.config,
+        announces_cameras=False,
+    )
+    listener = runtime.bus.subscribe_thread()
+    slow.start(runtime)
+    wait_for(lambda: "cam-a" in runtime.cameras, "the camera states once ready")
+    pair.main.bus.publish({"type": "incident.opened", "n": 99})
+    assert [e["n"] for e in drain(listener)] == [99]
+    assert not link.closed
