@@ -45,7 +45,7 @@ from pipeline.benchmark.load_report import (
     percentile_ms,
     route_figures,
 )
-from pipeline.benchmark.load_server import ServerProcess
+from pipeline.benchmark.load_server import ServerProcess, machine_busy_seconds
 from pipeline.config import AppConfig
 from pipeline.store.db import make_engine, migrate
 
@@ -129,6 +129,9 @@ def _run_in(options: LoadOptions, work: Path, command: str) -> LoadReport:
         server_cpu_cores=run.server_cpu_cores,
         server_rss_mb=run.server_rss_mb,
         generator_cpu_cores=run.generator_cpu_cores,
+        other_cpu_cores=round(
+            max(0.0, run.machine_cpu_cores - run.server_cpu_cores - run.generator_cpu_cores), 2
+        ),
         cameras=cameras,
         seeded_incidents=len(seeded.incident_ids),
         users=len(seeded.usernames),
@@ -188,6 +191,7 @@ class _Run:
     server_cpu_cores: float
     server_rss_mb: dict[str, float]
     generator_cpu_cores: float
+    machine_cpu_cores: float  # everything busy on the machine, load test included
 
 
 async def _drive(
@@ -208,9 +212,10 @@ async def _drive(
     measured_from = time.monotonic() + _lead_s(options) + options.warmup_s
     cpu_at_start = asyncio.create_task(_server_cpu_at(server, measured_from))
     samples, generator_cpu = await _run_all_clients(options, server.base_url, seeded, tokens)
-    cpu_before, wall_before = await cpu_at_start
+    cpu_before, machine_before, wall_before = await cpu_at_start
     wall = time.monotonic() - wall_before
     server_cpu = (server.cpu_seconds() - cpu_before) / wall
+    machine_cpu = (machine_busy_seconds() - machine_before) / wall
     warmup = [s for s in samples if s.scheduled < measured_from]
     samples = [s for s in samples if s.scheduled >= measured_from]
     ended_at = datetime.now(UTC)
@@ -229,13 +234,15 @@ async def _drive(
         server_cpu_cores=round(server_cpu, 2),
         server_rss_mb=server.rss_summary(),
         generator_cpu_cores=round(generator_cpu / (wall + options.warmup_s), 2),
+        machine_cpu_cores=round(machine_cpu, 2),
     )
 
 
-async def _server_cpu_at(server: ServerProcess, at: float) -> tuple[float, float]:
-    """The server's CPU seconds and the clock at monotonic time `at` (the warm-up's end)."""
+async def _server_cpu_at(server: ServerProcess, at: float) -> tuple[float, float, float]:
+    """The server's CPU seconds, the machine's busy seconds and the clock at monotonic
+    time `at` (the warm-up's end)."""
     await asyncio.sleep(max(0.0, at - time.monotonic()))
-    return server.cpu_seconds(), time.monotonic()
+    return server.cpu_seconds(), machine_busy_seconds(), time.monotonic()
 
 
 def _lead_s(options: LoadOptions) -> float:

@@ -110,6 +110,9 @@ class LoadReport:
     server_cpu_cores: float
     server_rss_mb: dict[str, float]  # start, peak, end
     generator_cpu_cores: float
+    # Busy CPU of everything else on the machine during the run: well above zero, the
+    # server was sharing its cores and the figures say little about it.
+    other_cpu_cores: float
     cameras: list[dict[str, Any]]
     seeded_incidents: int
     users: int
@@ -157,7 +160,8 @@ class LoadReport:
             f"alert delivery (alert_at to receipt) p50 {a.delivery_p50_ms:.0f} ms, "
             f"p95 {a.delivery_p95_ms:.0f} ms, max {a.delivery_max_ms:.0f} ms",
             f"server CPU {self.server_cpu_cores:.2f} cores, RSS MB {self.server_rss_mb}; "
-            f"load generator CPU {self.generator_cpu_cores:.2f} cores",
+            f"load generator CPU {self.generator_cpu_cores:.2f} cores; everything else on the "
+            f"machine {self.other_cpu_cores:.2f} cores",
             f"load average before {self.load_average_before}, after {self.load_average_after}",
         ]
         return "\n".join(lines)

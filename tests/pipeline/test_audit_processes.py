@@ -3,7 +3,8 @@ still form one chain on SQLite."""
 
 from __future__ import annotations
 
-import multiprocessing
+import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
@@ -17,29 +18,27 @@ from pipeline.store.db import make_engine, migrate
 APPENDS = 150
 
 
-def _append_many(url: str, name: str, start: multiprocessing.synchronize.Event) -> None:
-    engine = make_engine(url)
-    start.wait()
-    for i in range(APPENDS):
-        with Session(engine) as session:
-            audit.append(session, name, "evidence.view", None, {"i": i})
-            session.commit()
-    engine.dispose()
-
-
 def test_two_processes_appending_at_once_keep_one_chain(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'audit.db'}"
     engine = make_engine(url)
     migrate(engine)
-    spawn = multiprocessing.get_context("spawn")
-    start = spawn.Event()
-    writers = [spawn.Process(target=_append_many, args=(url, f"w{n}", start)) for n in (1, 2)]
+    start_at = str(time.time() + 3)  # both have imported everything by then
+    writers = [
+        subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "tests.pipeline.audit_writer",
+                url,
+                f"w{n}",
+                str(APPENDS),
+                start_at,
+            ]
+        )
+        for n in (1, 2)
+    ]
     for writer in writers:
-        writer.start()
-    start.set()
-    for writer in writers:
-        writer.join(120)
-        assert writer.exitcode == 0
+        assert writer.wait(120) == 0
     with Session(engine) as session:
         count = session.query(audit.AuditRow).count()
     assert count == 2 * APPENDS
