@@ -66,19 +66,21 @@ class RelayLink:
         # not read, and a full socket would cut it off (see SEND_TIMEOUT_S).
         self.ready = False
         self._on_broken = on_broken
-        with socket.socket(fileno=os.dup(conn.fileno())) as duplicate:  # the same socket
+        with self._socket() as sock:
             timeout = struct.pack("ll", int(SEND_TIMEOUT_S), 0)
-            duplicate.setsockopt(socket.SOL_SOCKET, socket.SO_SNDTIMEO, timeout)
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDTIMEO, timeout)
+
+    def _socket(self) -> socket.socket:
+        """The connection's socket, for options a Connection does not offer (a duplicate
+        descriptor of the same socket; closing it leaves the connection open)."""
+        return socket.socket(fileno=os.dup(self.conn.fileno()))
 
     def close(self) -> None:
         """End the link both ways; a thread blocked reading it wakes up (a plain close
         would leave it, and the other side, waiting)."""
         self.closed = True
-        with (
-            contextlib.suppress(OSError),
-            socket.socket(fileno=os.dup(self.conn.fileno())) as duplicate,
-        ):
-            duplicate.shutdown(socket.SHUT_RDWR)
+        with contextlib.suppress(OSError), self._socket() as sock:
+            sock.shutdown(socket.SHUT_RDWR)
         with self._lock:  # not while a send is halfway through the handle
             self.conn.close()
 
@@ -145,17 +147,11 @@ class RelayHub:
                 return done
         return count
 
-    def _broadcast(self, message: tuple[str, Any]) -> None:
+    def _broadcast(self, message: tuple[str, Any], skip: RelayLink | None = None) -> None:
+        """Send to every ready worker (but `skip`); a worker that cannot take it is dropped."""
         with self._lock:
-            links = [link for link in self._links if link.ready]
+            links = [link for link in self._links if link.ready and link is not skip]
         for link in links:
-            if not link.send(message):
-                self._drop(link)
-
-    def _pass_on(self, origin: RelayLink, message: tuple[str, Any]) -> None:
-        with self._lock:
-            others = [link for link in self._links if link is not origin and link.ready]
-        for link in others:
             if not link.send(message):
                 self._drop(link)
 
@@ -186,21 +182,19 @@ class RelayHub:
             except (EOFError, OSError):
                 self._drop(link)
                 return
-            if kind == "login":
-                self._pass_on(link, ("login", body))
-                continue
-            if kind == "ready":
-                link.send(("cameras", self._camera_states()))
-                link.ready = True
-                self._ready.release()
-                continue
             try:
-                self._handle(kind, body)
+                self._handle(link, kind, body)
             except Exception:  # one bad request must not end the worker's link
                 logger.exception("API worker %s: %s request failed", link.name, kind)
 
-    def _handle(self, kind: str, body: Any) -> None:
-        if kind == "publish":
+    def _handle(self, link: RelayLink, kind: str, body: Any) -> None:
+        if kind == "ready":
+            link.send(("cameras", self._camera_states()))
+            link.ready = True
+            self._ready.release()
+        elif kind == "login":
+            self._broadcast(("login", body), skip=link)
+        elif kind == "publish":
             self.runtime.bus.publish(body)
         elif kind == "zones":
             live = self.runtime.cameras.get(body)

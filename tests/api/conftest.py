@@ -4,8 +4,6 @@ one user per role, and helpers to seed incidents and sign in."""
 from __future__ import annotations
 
 import shutil
-import threading
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -13,7 +11,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import uvicorn
 from argon2 import PasswordHasher
 from fastapi.testclient import TestClient
 from sqlalchemy.engine import Engine
@@ -28,6 +25,7 @@ from pipeline.records import EvidenceFile, EvidenceKind, IncidentRecord
 from pipeline.store import catalog, users
 from pipeline.store.db import make_engine, migrate
 from pipeline.store.repository import IncidentStore
+from tests.served import served_on_loopback
 
 T0 = datetime(2024, 6, 1, 8, 0, tzinfo=UTC)
 PASSWORD = "correct-horse-battery"
@@ -185,17 +183,5 @@ def api(tmp_path: Path, settings: ApiSettings, template_db: Path) -> Iterator[Ap
 @pytest.fixture
 def server(api: Api, settings: ApiSettings) -> Iterator[str]:
     """The app served by uvicorn on a free port (for streams TestClient cannot end)."""
-    app = create_app(settings, api.runtime)
-    config = uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning")
-    config.timeout_graceful_shutdown = 2
-    srv = uvicorn.Server(config)
-    thread = threading.Thread(target=srv.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not srv.started:
-        assert time.monotonic() < deadline, "server did not start"
-        time.sleep(0.02)
-    port = srv.servers[0].sockets[0].getsockname()[1]
-    yield f"http://127.0.0.1:{port}"
-    srv.should_exit = True
-    thread.join(10)
+    with served_on_loopback(create_app(settings, api.runtime)) as port:
+        yield f"http://127.0.0.1:{port}"

@@ -3,17 +3,15 @@
 from __future__ import annotations
 
 import asyncio
-import threading
-import time
 from collections.abc import Iterator
 from typing import Annotated
 
 import pytest
-import uvicorn
 from fastapi import FastAPI, Header
 from fastapi.responses import PlainTextResponse, StreamingResponse
 
 from pipeline.benchmark.raw_http import RawConnection
+from tests.served import served_on_loopback
 
 
 def make_app() -> FastAPI:
@@ -40,18 +38,8 @@ def make_app() -> FastAPI:
 
 @pytest.fixture(scope="module")
 def port() -> Iterator[int]:
-    server = uvicorn.Server(
-        uvicorn.Config(make_app(), host="127.0.0.1", port=0, log_level="warning")
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        assert time.monotonic() < deadline, "server did not start"
-        time.sleep(0.02)
-    yield server.servers[0].sockets[0].getsockname()[1]
-    server.should_exit = True
-    thread.join(10)
+    with served_on_loopback(make_app()) as port:
+        yield port
 
 
 def test_bodies_headers_keep_alive_and_reconnect(port: int) -> None:
