@@ -75,10 +75,10 @@ async def run_db(runtime: Runtime, work: Callable[P, T], *args: P.args, **kwargs
     pool for a database server.
 
     A SQLite read is local and never waits for a lock (WAL), and a trip to the thread pool
-    and back cost more CPU than the query (the incident detail served 264 requests a
-    second through three trips, 443 with none). A server database can stall on the
-    network or be restarting, and that must not hold up every other request and the live
-    WebSockets, so there the work goes to the thread pool. Writes always go there.
+    and back cost more CPU than the query (docs/reliability.md, Load: per-request CPU).
+    A server database can stall on the network or be restarting, and that must not hold
+    up every other request and the live WebSockets, so there the work goes to the thread
+    pool. Writes always go there.
     """
     if runtime.reads_inline:
         return work(*args, **kwargs)
