@@ -1,7 +1,8 @@
 """Procedural street pictures for training the demo detector, written as a YOLO dataset.
 
 Each picture: a random street layout (shop fronts, sidewalk, road), traffic, parked vehicles,
-vending stalls (umbrella, table, chairs or cart, goods, vendor) and pedestrians, drawn with the
+vending stalls (umbrella, table, chairs or cart, goods, vendor), shop goods and cafe tables
+put out on the pavement, carts pushed along the sidewalk and pedestrians, drawn with the
 sprites of `models.synthetic_sprites`, then lit (day / dusk / night) and degraded. Labels are
 the visible extent of each object read back from an object-id map, so occluded or cut-off
 parts never count. The scenario videos (`models.synthetic_video`) use the same drawings.
@@ -83,6 +84,56 @@ def stall_parts(rng: random.Random, lay: Layout, x: float, y: float, kind: int) 
     return parts
 
 
+def spill_over(rng: random.Random, lay: Layout, y: float) -> list[Placed]:
+    """A shop's goods put out on the pavement: a row of one to three piles, larger than the
+    piles on a stall, standing on ground row `y` near the shop fronts."""
+    x = rng.uniform(0.05, 0.95) * lay.width
+    parts: list[Placed] = []
+    for _ in range(rng.randint(1, 3)):
+        box = lay.box("goods", x, y + rng.uniform(-1.5, 1.5), rng.uniform(1.2, 2.0))
+        parts.append(Placed("goods", box, Style.random(rng), box[3]))
+        x += (box[2] - box[0]) * rng.uniform(1.05, 1.6)
+    return parts
+
+
+def roaming_cart(rng: random.Random, lay: Layout, y: float) -> list[Placed]:
+    """A vendor pushing a cart (with or without goods on it) along the sidewalk or the curb."""
+    cart = _part(rng, lay, "cart", rng.uniform(0.05, 0.95) * lay.width, y)
+    parts = [cart]
+    if rng.random() < 0.6:
+        top = cart.box[1] + (cart.box[3] - cart.box[1]) * 0.55
+        parts.append(_part(rng, lay, "goods", (cart.box[0] + cart.box[2]) / 2, top, y + 1))
+    side = -1 if cart.style.flip else 1
+    vendor_x = cart.box[0] if side > 0 else cart.box[2]
+    parts.append(_part(rng, lay, "person", vendor_x, y - rng.uniform(0, 3) * lay.scale(y)))
+    return parts
+
+
+def cafe_set(rng: random.Random, lay: Layout, y: float) -> list[Placed]:
+    """A table with chairs put out on the sidewalk (a cafe spilling onto the pavement)."""
+    s = lay.scale(y)
+    table = _part(rng, lay, "table", rng.uniform(0.05, 0.95) * lay.width, y)
+    tw = table.box[2] - table.box[0]
+    parts = [table]
+    for side in rng.sample([-1, 1], rng.randint(1, 2)):
+        cx = (table.box[0] + table.box[2]) / 2 + side * tw * rng.uniform(0.55, 0.8)
+        parts.append(_part(rng, lay, "chair", cx, y + rng.uniform(-2, 6) * s))
+    return parts
+
+
+def _street_furniture(rng: random.Random, lay: Layout, side_top: float) -> list[Placed]:
+    """Spill-over goods, roaming carts and cafe sets, so the stall classes are not rare."""
+    objs: list[Placed] = []
+    near_shops = lay.facade + 0.2 * (side_top - lay.facade)
+    for _ in range(rng.choice([0, 1, 1, 2])):
+        objs.extend(spill_over(rng, lay, rng.uniform(near_shops, lay.curb - 2)))
+    if rng.random() < 0.4:
+        objs.extend(roaming_cart(rng, lay, rng.uniform(side_top, lay.curb + 4)))
+    if rng.random() < 0.3:
+        objs.extend(cafe_set(rng, lay, rng.uniform(side_top, lay.curb - 2)))
+    return objs
+
+
 def _vehicle(rng: random.Random, lay: Layout, y: float, night: bool) -> Placed:
     name = rng.choices(["car", "motorcycle", "truck"], [0.5, 0.3, 0.2])[0]
     obj = _part(rng, lay, name, rng.uniform(-0.1, 1.1) * lay.width, y)
@@ -104,6 +155,7 @@ def sample_objects(rng: random.Random, lay: Layout, night: bool) -> list[Placed]
     for _ in range(rng.choice([0, 1, 1, 2, 2, 3])):
         x, y = rng.uniform(0.05, 0.95) * lay.width, rng.uniform(side_top, lay.curb - 2)
         objs.extend(stall_parts(rng, lay, x, y, rng.randint(0, 2)))
+    objs.extend(_street_furniture(rng, lay, side_top))
     for _ in range(rng.randint(0, 6)):  # pedestrians, mostly on the sidewalk
         y = (
             rng.uniform(side_top, lay.curb)
