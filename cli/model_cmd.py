@@ -1,7 +1,9 @@
-"""`streetwatch model ...`: synthetic dataset, training, ONNX export with checks, evaluation.
+"""`streetwatch model ...`: synthetic dataset, training, ONNX export with checks, evaluation,
+int8 quantisation.
 
-Everything but `dataset` needs the optional `train` extra (Ultralytics, torch); those imports
-happen inside the commands so the runtime install can still load this module.
+`train`, `export` and `eval` need the optional `train` extra (Ultralytics, torch); `quantize`
+needs the `onnx` package. Those imports happen inside the commands so the runtime install can
+still load this module.
 """
 
 from __future__ import annotations
@@ -53,6 +55,21 @@ def register(sub: Any) -> None:
     v.add_argument("--data", type=Path, required=True)
     v.add_argument("--imgsz", type=int, default=320)
     v.set_defaults(func=run_eval)
+
+    q = msub.add_parser(
+        "quantize", help="write an int8 version of an ONNX model, calibrated on pictures"
+    )
+    q.add_argument("model", type=Path, help="float ONNX model")
+    q.add_argument("--out", type=Path, required=True, help="int8 ONNX file to write")
+    q.add_argument(
+        "--calibration",
+        type=Path,
+        default=None,
+        help="folder of pictures or a video from the camera (default: synthetic streets)",
+    )
+    q.add_argument("--pictures", type=int, default=64, help="calibration pictures (default 64)")
+    q.add_argument("--imgsz", type=int, default=640, help="network size for a dynamic model")
+    q.set_defaults(func=run_quantize)
 
     s = msub.add_parser("scenario", help="write a synthetic demo street video with its truth")
     s.add_argument("--out", type=Path, default=Path("demo"), help="folder (default: ./demo)")
@@ -108,6 +125,16 @@ def run_eval(args: argparse.Namespace) -> int:
     print(f"mAP50-95   {metrics.map50_95:.4f}")
     for name, value in metrics.per_class.items():
         print(f"  {name:12} mAP50-95 {value:.4f}")
+    return 0
+
+
+def run_quantize(args: argparse.Namespace) -> int:
+    from models.quantize import calibration_pictures, quantize_model
+
+    pictures = calibration_pictures(args.calibration, args.pictures)
+    report = quantize_model(args.model, args.out, pictures, args.imgsz)
+    for line in report.lines():
+        print(line)
     return 0
 
 

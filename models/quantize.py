@@ -1,0 +1,242 @@
+"""Int8 quantisation of a YOLO ONNX model with ONNX Runtime: static, QDQ, per-channel weights.
+
+Static rather than dynamic: dynamic quantisation keeps activations in float and converts them
+on every call, which buys convolutions little on a CPU. Static quantisation measures the
+activation ranges once, on pictures like the ones the camera will see, so ONNX Runtime can run
+the convolutions as int8 (VNNI instructions on recent x86).
+
+The backbone and neck are quantised whole (convolutions, activations, adds, concats): with
+only the convolutions in int8, the float activations between them cost a quantise and a
+dequantise each and the model ran slower than in float. The head's decoding after its last
+convolutions (distribution-to-box, sigmoid, the final concat of pixel boxes with 0..1 scores)
+stays float: one uint8 scale for a tensor that holds both 0..640 pixel boxes and 0..1 scores
+would flatten the scores. The DFL convolution, which turns a softmax into an expected box
+edge, stays float too.
+
+`onnx` (in the `dev` and `train` extras) is needed here, not at run time: the quantised model
+is an ordinary ONNX file for the `onnx` backend.
+"""
+
+from __future__ import annotations
+
+import logging
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import cv2
+import numpy as np
+import onnxruntime as ort
+
+from detector.preprocess import letterbox
+from pipeline.errors import InputError
+
+logger = logging.getLogger(__name__)
+
+INSTALL_HINT = "quantisation needs the onnx package: pip install onnx"
+PICTURE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp"}
+# Synthetic calibration pictures use a seed range that no dataset split uses.
+CALIBRATION_SEED = 7_000_000
+
+
+@dataclass
+class QuantizeReport:
+    """What was written, and the size change."""
+
+    out: Path
+    pictures: int
+    convs_quantized: int
+    float_bytes: int
+    int8_bytes: int
+
+    def lines(self) -> list[str]:
+        return [
+            f"int8 model {self.out} ({self.int8_bytes / 1e6:.1f} MB, "
+            f"float {self.float_bytes / 1e6:.1f} MB)",
+            f"calibrated on {self.pictures} pictures; {self.convs_quantized} convolutions int8",
+        ]
+
+
+def _require_onnx() -> Any:
+    try:
+        import onnx
+    except ImportError as exc:
+        raise InputError(INSTALL_HINT) from exc
+    return onnx
+
+
+def calibration_pictures(source: Path | None, count: int) -> list[np.ndarray]:
+    """`count` BGR pictures: from a folder of pictures, frames spread over a video, or (no
+    source) synthetic street pictures."""
+    if count < 1:
+        raise InputError(f"need at least one calibration picture, got {count}")
+    if source is None:
+        from models.synthetic import make_sample
+
+        return [make_sample(CALIBRATION_SEED + i)[0] for i in range(count)]
+    if source.is_dir():
+        return _folder_pictures(source, count)
+    if source.is_file():
+        return _video_frames(source, count)
+    raise InputError(f"calibration source not found: {source}")
+
+
+def _folder_pictures(folder: Path, count: int) -> list[np.ndarray]:
+    paths = sorted(p for p in folder.iterdir() if p.suffix.lower() in PICTURE_SUFFIXES)
+    if not paths:
+        raise InputError(f"{folder}: no pictures ({', '.join(sorted(PICTURE_SUFFIXES))})")
+    step = max(1, len(paths) // count)
+    pictures = []
+    for path in paths[::step][:count]:
+        image = cv2.imread(str(path), cv2.IMREAD_COLOR)
+        if image is None:
+            raise InputError(f"{path}: not a readable picture")
+        pictures.append(image)
+    return pictures
+
+
+def _video_frames(video: Path, count: int) -> list[np.ndarray]:
+    capture = cv2.VideoCapture(str(video))
+    try:
+        total = int(capture.get(cv2.CAP_PROP_FRAME_COUNT))
+        if not capture.isOpened() or total <= 0:
+            raise InputError(f"{video}: not a readable video (nor a folder of pictures)")
+        frames = []
+        for index in np.linspace(0, total - 1, min(count, total)).astype(int):
+            capture.set(cv2.CAP_PROP_POS_FRAMES, int(index))
+            ok, frame = capture.read()
+            if ok:
+                frames.append(frame)
+    finally:
+        capture.release()
+    if not frames:
+        raise InputError(f"{video}: no frame could be decoded")
+    return frames
+
+
+def _dfl_convs(model: Any) -> set[str]:
+    """The DFL convolutions: their input is a softmax (a transpose or reshape away)."""
+    made_by = {out: node for node in model.graph.node for out in node.output}
+    found = set()
+    for node in model.graph.node:
+        if node.op_type != "Conv":
+            continue
+        source = made_by.get(node.input[0])
+        for _ in range(3):
+            if source is None or source.op_type == "Softmax":
+                break
+            source = made_by.get(source.input[0]) if source.input else None
+        if source is not None and source.op_type == "Softmax":
+            found.add(node.name)
+    return found
+
+
+def float_nodes(model: Any) -> list[str]:
+    """Nodes to keep in float: the DFL convolutions and everything after the last quantised
+    convolutions (the head's decoding), found as the nodes no quantised convolution depends on.
+    """
+    dfl = _dfl_convs(model)
+    consumers: dict[str, list[Any]] = {}
+    for node in model.graph.node:
+        for name in node.input:
+            consumers.setdefault(name, []).append(node)
+    feeds_conv: dict[str, bool] = {}
+    for node in reversed(model.graph.node):  # ONNX graphs are stored in topological order
+        is_conv = node.op_type == "Conv" and node.name not in dfl
+        later = (c for out in node.output for c in consumers.get(out, []))
+        feeds_conv[node.name] = is_conv or any(feeds_conv.get(c.name, False) for c in later)
+    return [node.name for node in model.graph.node if not feeds_conv[node.name]]
+
+
+def _named_nodes(model: Any) -> Any:
+    # The quantiser addresses nodes by name; exports normally name them all, but not always.
+    for index, node in enumerate(model.graph.node):
+        if not node.name:
+            node.name = f"node_{index}_{node.op_type}"
+    return model
+
+
+class _Reader:
+    """Feeds the calibration pictures one at a time, letterboxed like the detector does."""
+
+    def __init__(self, input_name: str, pictures: list[np.ndarray], imgsz: int) -> None:
+        self._feeds: Iterator[dict[str, np.ndarray]] = (
+            {input_name: letterbox(p, imgsz)[0][None]} for p in pictures
+        )
+
+    def get_next(self) -> dict[str, np.ndarray] | None:
+        return next(self._feeds, None)
+
+
+def _input_of(path: Path) -> tuple[str, int | None]:
+    try:
+        session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    except Exception as exc:  # ORT's pybind exceptions carry the reason
+        raise InputError(f"cannot load ONNX model {path}: {exc}") from exc
+    model_input = session.get_inputs()[0]
+    side = model_input.shape[-1]
+    return model_input.name, side if isinstance(side, int) else None
+
+
+def quantize_model(
+    model_path: Path, out: Path, pictures: list[np.ndarray], imgsz: int = 640
+) -> QuantizeReport:
+    """Write the int8 version of `model_path` to `out`, calibrated on `pictures`."""
+    onnx = _require_onnx()
+    from onnxruntime.quantization import QuantFormat, QuantType, quantize_static
+    from onnxruntime.quantization.shape_inference import quant_pre_process
+
+    if not model_path.is_file():
+        raise InputError(f"model file not found: {model_path}")
+    if out.resolve() == model_path.resolve():
+        raise InputError(f"{out}: the int8 model must not overwrite the float model")
+    input_name, fixed_side = _input_of(model_path)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory() as tmp:
+        # ONNX Runtime's own clean-up first (constant folding, shape inference): the quantiser
+        # then sees plain convolutions and activations.
+        prepared, int8_path = Path(tmp) / "prepared.onnx", Path(tmp) / "int8.onnx"
+        quant_pre_process(str(model_path), str(prepared), skip_symbolic_shape=True)
+        model = _named_nodes(onnx.load(str(prepared)))
+        onnx.save(model, str(prepared))
+        keep_float = float_nodes(model)
+        with _root_logger_at(logging.WARNING):
+            quantize_static(
+                str(prepared),
+                str(int8_path),
+                _Reader(input_name, pictures, fixed_side or imgsz),
+                quant_format=QuantFormat.QDQ,
+                nodes_to_exclude=keep_float,
+                per_channel=True,
+                activation_type=QuantType.QUInt8,
+                weight_type=QuantType.QInt8,
+            )
+        int8 = onnx.load(str(int8_path))
+    _copy_metadata(onnx.load(str(model_path), load_external_data=False), int8)
+    onnx.save(int8, str(out))
+    convs = sum(n.op_type == "Conv" and n.name not in keep_float for n in model.graph.node)
+    logger.info("wrote %s (%d convolutions int8, %d nodes float)", out, convs, len(keep_float))
+    return QuantizeReport(out, len(pictures), convs, model_path.stat().st_size, out.stat().st_size)
+
+
+@contextmanager
+def _root_logger_at(level: int) -> Iterator[None]:
+    # ONNX Runtime's quantiser logs a line per tensor on the root logger.
+    root = logging.getLogger()
+    before = root.level
+    root.setLevel(max(level, before))
+    try:
+        yield
+    finally:
+        root.setLevel(before)
+
+
+def _copy_metadata(source: Any, target: Any) -> None:
+    """Class names and the rest of the export's metadata, so the detector reads them as before."""
+    have = {prop.key for prop in target.metadata_props}
+    for prop in source.metadata_props:
+        if prop.key not in have:
+            target.metadata_props.add(key=prop.key, value=prop.value)
