@@ -20,7 +20,9 @@ from pipeline.errors import InputError
 
 BENCH_MODEL = Path(__file__).resolve().parents[1] / "models" / "bench" / "yolo11n-640-random.onnx"
 MIN_QUICK_RATIO = 0.9
-SECTIONS = ("overhead", "stages", "density", "latency", "naive")
+SECTIONS = ("overhead", "stages", "density", "density_int8", "latency", "naive")
+# Sections a full run measures by default; --quick leaves out the second density search.
+QUICK_SKIPS = ("density_int8",)
 
 
 def register(sub: Any) -> None:
@@ -55,7 +57,11 @@ def run(args: argparse.Namespace) -> int:
     if not args.model.is_file():
         raise InputError(f"model file not found: {args.model}")
     video, detections = write_bench_video(args.work_dir, 20.0 if args.quick else 30.0)
-    wanted = args.only or [s for s in SECTIONS if s != "naive" or args.naive_python]
+    wanted = args.only or [
+        s
+        for s in SECTIONS
+        if (s != "naive" or args.naive_python) and not (args.quick and s in QUICK_SKIPS)
+    ]
     if "naive" in wanted and not args.naive_python:
         raise InputError("--only naive needs --naive-python (a Python with Ultralytics)")
     # With --only, the other sections' figures stay as an earlier run in --out measured them.
@@ -73,7 +79,8 @@ def run(args: argparse.Namespace) -> int:
     measure = {
         "overhead": lambda: _overhead(args, video),
         "stages": lambda: _stages(args, video, detections),
-        "density": lambda: _density(args, video),
+        "density": lambda: _density(args, video, args.model),
+        "density_int8": lambda: _density(args, video, _int8_model(args, video)),
         "latency": lambda: _latency(args, video),
         "naive": lambda: _naive(args, video),
     }
@@ -122,15 +129,41 @@ def _stages(args: argparse.Namespace, video: Path, detections: Path) -> dict[str
     from pipeline.benchmark.stages import decode_costs, model_costs, rule_costs
 
     image = _frames(video, 1)[0]
-    costs = {**decode_costs(video), **model_costs(args.model, image, args.imgsz, args.threads)}
+    int8 = _optional_int8_model(args, video)
+    costs = {
+        **decode_costs(video),
+        **model_costs(args.model, image, args.imgsz, args.threads, int8=int8),
+    }
     costs.update(rule_costs(video, detections))
     return {k: round(v, 2) for k, v in costs.items()}
 
 
-def _density(args: argparse.Namespace, video: Path) -> dict[str, Any]:
+def _int8_model(args: argparse.Namespace, video: Path) -> Path:
+    """The int8 version of --model, calibrated on the bench video; made once per work dir."""
+    from models.quantize import calibration_pictures, quantize_model
+
+    out = args.work_dir / f"{args.model.stem}-int8.onnx"
+    if out.is_file() and out.stat().st_mtime >= args.model.stat().st_mtime:
+        return out
+    report = quantize_model(args.model, out, calibration_pictures(video, 32), args.imgsz)
+    print(f"  {report.lines()[0]}")
+    return out
+
+
+def _optional_int8_model(args: argparse.Namespace, video: Path) -> Path | None:
+    # Quantising needs the `onnx` package (dev extra); without it the stage table goes
+    # without its int8 row rather than the whole bench failing.
+    try:
+        return _int8_model(args, video)
+    except InputError as exc:
+        print(f"  (no int8 figures: {exc})")
+        return None
+
+
+def _density(args: argparse.Namespace, video: Path, model: Path) -> dict[str, Any]:
     from pipeline.benchmark.density import find_density, run_trial
 
-    detector = _shared_detector(args)
+    detector = _shared_detector(args, model)
     try:
         if args.quick:
             trial = run_trial(4, 12.0, video, detector, args.crop_to_zones)
@@ -175,7 +208,7 @@ def _latency(args: argparse.Namespace, video: Path) -> dict[str, Any]:
     from api.latency_probe import WebSocketDelivery
     from pipeline.benchmark.latency import measure_latency
 
-    detector = _shared_detector(args)
+    detector = _shared_detector(args, args.model)
     try:
         cameras, seconds = (2, 25.0) if args.quick else (8, 120.0)
         result = measure_latency(cameras, seconds, video, detector, WebSocketDelivery)
@@ -196,8 +229,8 @@ def _naive(args: argparse.Namespace, video: Path) -> dict[str, Any]:
     return {"cameras": best, "trials": trials}
 
 
-def _shared_detector(args: argparse.Namespace) -> BatchingDetector:
-    inner = OnnxDetector(DetectorConfig(model=args.model, imgsz=args.imgsz, threads=args.threads))
+def _shared_detector(args: argparse.Namespace, model: Path) -> BatchingDetector:
+    inner = OnnxDetector(DetectorConfig(model=model, imgsz=args.imgsz, threads=args.threads))
     return BatchingDetector(inner, max_batch=8, max_wait_s=0.05)
 
 

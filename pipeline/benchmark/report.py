@@ -31,34 +31,19 @@ def performance_markdown(results: dict[str, Any], command: str) -> str:
         f"{lat.get('sampling_interval_s')} s apart) | "
         f"{lat.get('p50_s')} s / {lat.get('p95_s')} s ({lat.get('alerts')} alerts) |",
     ]
+    int8 = results.get("density_int8")
+    if int8 is not None:
+        lines.append(f"| cameras sustained with the int8 model | {int8['cameras']} |")
     if "naive" in results:
         naive = results["naive"]["cameras"]
-        ratio = f"{d['cameras'] / naive:.1f} x" if naive else "n/a"
+        ours = [d["cameras"]] + ([int8["cameras"]] if int8 is not None else [])
+        ratio = " / ".join(f"{n / naive:.1f} x" for n in ours) if naive else "n/a"
         lines.append(f"| naive Ultralytics loop, cameras sustained | {naive} (ours: {ratio}) |")
     lines += ["", "## Stage costs (ms)", "", "| stage | ms |", "|---|---|"]
     lines += [f"| {k} | {v} |" for k, v in results["stages_ms"].items()]
-    lines += [
-        "",
-        "## Density trials",
-        "",
-        "| cameras | sustained | reader lag growth s | "
-        "analysis lag s | min detections/s | CPU % per camera | RSS MB per camera |",
-        "|---|---|---|---|---|---|---|",
-    ]
-    trials = list(d.get("trials", [])) + list(d.get("confirmations_300s", []))
-    if "confirmation_300s" in d:
-        trials.append(d["confirmation_300s"])
-    for t in trials:
-        cells = [
-            f"{t['cameras']} ({t['seconds']:.0f} s)",
-            t["sustained"],
-            t["reader_lag_growth_s"],
-            t["analysis_lag_s"],
-            t["min_detections_per_s"],
-            t["cpu_percent_per_camera"],
-            t["rss_mb_per_camera"],
-        ]
-        lines.append("| " + " | ".join(str(c) for c in cells) + " |")
+    lines += ["", "## Density trials", "", *_trial_table(d)]
+    if int8 is not None:
+        lines += ["", "## Density trials, int8 model", "", *_trial_table(int8)]
     lines += [
         "",
         "Sources are the benchmark's synthetic 720p 25 fps H.264 street (a keyframe every second),",
@@ -87,6 +72,29 @@ TECHNIQUES = """## Techniques kept, and one left off by default
   cut. Turn it on per camera after checking `streetwatch eval` on that camera's footage;
   `streetwatch bench --crop-to-zones` measures the density it gives.
 """
+
+
+def _trial_table(density: dict[str, Any]) -> list[str]:
+    lines = [
+        "| cameras | sustained | reader lag growth s | "
+        "analysis lag s | min detections/s | CPU % per camera | RSS MB per camera |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    trials = list(density.get("trials", [])) + list(density.get("confirmations_300s", []))
+    if "confirmation_300s" in density:
+        trials.append(density["confirmation_300s"])
+    for t in trials:
+        cells = [
+            f"{t['cameras']} ({t['seconds']:.0f} s)",
+            t["sustained"],
+            t["reader_lag_growth_s"],
+            t["analysis_lag_s"],
+            t["min_detections_per_s"],
+            t["cpu_percent_per_camera"],
+            t["rss_mb_per_camera"],
+        ]
+        lines.append("| " + " | ".join(str(c) for c in cells) + " |")
+    return lines
 
 
 def _commands(results: dict[str, Any], command: str) -> list[str]:

@@ -57,3 +57,21 @@ def test_performance_markdown_shows_the_command_and_figures() -> None:
     text = performance_markdown(results, "streetwatch bench")
     assert "`streetwatch bench`" in text and "| detector overhead ratio | 0.98 |" in text
     assert "| cameras sustained (720p 25 fps H.264, 1 detection/s) | 13 |" in text
+
+
+def test_performance_markdown_reports_the_int8_density_beside_the_float_one() -> None:
+    results = {
+        "machine": {"date": "2026-11-27", "cpus": 2, "processor": "x86_64", "python": "3.11"},
+        "model": "m.onnx",
+        "overhead": {"bare_fps": 25.0, "backend_fps": 24.5, "ratio": 0.98},
+        "density": {"cameras": 13, "trials": [_trial(13).as_dict()]},
+        "density_int8": {"cameras": 20, "trials": [_trial(20).as_dict()]},
+        "naive": {"cameras": 10},
+        "latency": {"p50_s": 0.3, "p95_s": 0.6, "alerts": 20, "sampling_interval_s": 1.0},
+        "stages_ms": {"inference": 40.0, "inference_int8": 25.0},
+    }
+    text = performance_markdown(results, "streetwatch bench")
+    assert "| cameras sustained with the int8 model | 20 |" in text
+    assert "| naive Ultralytics loop, cameras sustained | 10 (ours: 1.3 x / 2.0 x) |" in text
+    int8_table = text.split("## Density trials, int8 model")[1]
+    assert "| 20 (60 s) | True |" in int8_table.split("##")[0]

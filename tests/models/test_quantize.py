@@ -16,6 +16,7 @@ from detector.onnx_backend import OnnxDetector
 from detector.types import Detections, Frame
 from models.quantize import calibration_pictures, float_nodes, quantize_model
 from models.synthetic import make_sample
+from pipeline.benchmark.stages import model_costs
 from pipeline.errors import InputError
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -131,3 +132,10 @@ def test_bad_models_are_refused_and_the_float_model_is_kept(tmp_path: Path) -> N
         quantize_model(DEMO_MODEL, DEMO_MODEL, pictures)
     assert DEMO_MODEL.read_bytes() == before
     assert not (tmp_path / "out.onnx").exists()
+
+
+def test_bench_stage_costs_time_the_int8_model_on_the_same_input(int8_demo: Path) -> None:
+    image = make_sample(8_000_100)[0]
+    costs = model_costs(DEMO_MODEL, image, imgsz=320, threads=1, n=2, int8=int8_demo)
+    assert costs["inference"] > 0 and costs["inference_int8"] > 0
+    assert "inference_int8" not in model_costs(DEMO_MODEL, image, imgsz=320, threads=1, n=1)

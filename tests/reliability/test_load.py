@@ -29,9 +29,7 @@ RUN_LIMIT_S = 120.0
 
 @pytest.fixture(scope="module")
 def report() -> Iterator[LoadReport]:
-    options = LoadOptions(
-        clients=200, rate=200, listeners=50, cameras=8, seconds=60, api_workers=2
-    )
+    options = LoadOptions(clients=200, rate=200, listeners=50, cameras=8, seconds=60, api_workers=2)
     started = time.monotonic()
     result = run_load(options, "tests/reliability/test_load.py")
     print(result.table())
