@@ -72,6 +72,7 @@ class MqttPublisher:
         self._stop = threading.Event()
         self._acked = threading.Condition()
         self._in_outage = False
+        self._catching_up = False  # paho is re-sending what was in flight at a cut
         self._dropped_at_outage = 0
         self._started = False
         # A persistent session (named client, clean_session off) makes the broker and paho
@@ -121,12 +122,7 @@ class MqttPublisher:
             return
         self._thread.join(flush_s)
         self.events.close()
-        with self._acked:
-            while self.stats.published < self.stats.handed and self._connected.is_set():
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    break
-                self._acked.wait(min(left, 0.1))
+        self._wait_for_acks(deadline)
         unsent = self.stats.handed - self.stats.published + self.events.queue.qsize()
         if unsent:
             log.warning("MQTT: stopping with %d events not delivered to %s", unsent, self.where)
@@ -141,12 +137,27 @@ class MqttPublisher:
                     return
                 self._connected.wait(0.2)
                 continue
+            if self._catching_up:
+                # Messages in flight at the cut are re-sent by paho first; new events wait
+                # for their acknowledgements so a subscriber gets everything in order.
+                self._wait_for_acks(time.monotonic() + 10.0)
+                self._catching_up = False
             event = self.events.get(timeout=0 if stopping else 0.2)
             if event is None:
                 if stopping:
                     return
                 continue
             self._publish(event)
+
+    def _wait_for_acks(self, deadline: float) -> None:
+        """Until every message handed to paho is acknowledged, the connection drops, or the
+        deadline passes."""
+        with self._acked:
+            while self.stats.published < self.stats.handed and self._connected.is_set():
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return
+                self._acked.wait(min(left, 0.1))
 
     def _publish(self, event: dict[str, Any]) -> None:
         topic = event_topic(self.config.topic_prefix, event)
@@ -172,6 +183,8 @@ class MqttPublisher:
             # Wrong credentials or client id: paho keeps retrying; say it once.
             self._begin_outage(f"broker refused the connection ({reason})")
             return
+        with self._acked:
+            self._catching_up = self.stats.published < self.stats.handed
         self._connected.set()
         if self._in_outage:
             lost = self.dropped - self._dropped_at_outage
