@@ -83,6 +83,7 @@ class FileJob:
 def run(args: argparse.Namespace) -> int:
     job = FileJob.from_args(args)
     done = analyse_file(job, args.data_dir, show_progress=not args.no_progress)
+    done.storage.engine.dispose()  # the incidents are read; release the database
     print_summary(done.result, done.records, done.stats, done.storage.describe())
     if args.json_out:
         args.json_out.write_text(
