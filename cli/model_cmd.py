@@ -124,7 +124,8 @@ def run_eval(args: argparse.Namespace) -> int:
     print(f"mAP50      {metrics.map50:.4f}")
     print(f"mAP50-95   {metrics.map50_95:.4f}")
     for name, value in metrics.per_class.items():
-        print(f"  {name:12} mAP50-95 {value:.4f}")
+        at_50 = metrics.per_class_50.get(name, float("nan"))
+        print(f"  {name:12} mAP50 {at_50:.4f}  mAP50-95 {value:.4f}")
     return 0
 
 

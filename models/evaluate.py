@@ -18,11 +18,12 @@ logger = logging.getLogger(__name__)
 
 @dataclass
 class Metrics:
-    """Box mAP at IoU 0.5 and averaged over 0.5-0.95, overall and per class (0.5-0.95)."""
+    """Box mAP at IoU 0.5 and averaged over 0.5-0.95, overall and per class."""
 
     map50: float
     map50_95: float
-    per_class: dict[str, float] = field(default_factory=dict)
+    per_class: dict[str, float] = field(default_factory=dict)  # mAP50-95
+    per_class_50: dict[str, float] = field(default_factory=dict)
 
 
 def evaluate(model_path: Path, data: Path, imgsz: int = 320, batch: int = 1) -> Metrics:
@@ -45,7 +46,12 @@ def evaluate(model_path: Path, data: Path, imgsz: int = 320, batch: int = 1) -> 
             result.box.ap_class_index, result.box.maps[result.box.ap_class_index], strict=True
         )
     }
-    metrics = Metrics(float(result.box.map50), float(result.box.map), per_class)
+    # ap50 rows follow ap_class_index, like the per-class mAP50-95 above.
+    per_class_50 = {
+        str(names[int(c)]): float(v)
+        for c, v in zip(result.box.ap_class_index, result.box.ap50, strict=True)
+    }
+    metrics = Metrics(float(result.box.map50), float(result.box.map), per_class, per_class_50)
     logger.info(
         "%s on %s: mAP50 %.4f, mAP50-95 %.4f", model_path, data, metrics.map50, metrics.map50_95
     )

@@ -70,3 +70,6 @@ def test_one_epoch_trains_exports_and_agrees_with_pytorch(tmp_path: Path) -> Non
 
     metrics = evaluate(onnx_path, data, IMGSZ)
     assert 0.0 <= metrics.map50 <= 1.0 and 0.0 <= metrics.map50_95 <= metrics.map50 + 1e-9
+    assert set(metrics.per_class_50) == set(metrics.per_class)
+    for name, at_50 in metrics.per_class_50.items():
+        assert metrics.per_class[name] <= at_50 + 1e-9
