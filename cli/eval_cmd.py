@@ -52,7 +52,6 @@ def evaluate_file(
     events = truth if truth is not None else load_truth(truth_path)
     with tempfile.TemporaryDirectory(prefix="streetwatch-eval-") as scratch:
         done = analyse_file(job, data_dir or Path(scratch), show_progress)
-        done.storage.engine.dispose()  # before the scratch database is deleted
     hours = done.result.stream_seconds / 3600.0
     return evaluate(alerts_of(done.records), events, dwell_by_zone(job.camera), hours)
 

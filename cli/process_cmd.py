@@ -83,7 +83,6 @@ class FileJob:
 def run(args: argparse.Namespace) -> int:
     job = FileJob.from_args(args)
     done = analyse_file(job, args.data_dir, show_progress=not args.no_progress)
-    done.storage.engine.dispose()  # the incidents are read; release the database
     print_summary(done.result, done.records, done.stats, done.storage.describe())
     if args.json_out:
         args.json_out.write_text(
@@ -103,12 +102,28 @@ def analyse_file(
     with open_source(job.camera, str(job.video)) as source:
         detector = create_detector(job.detector)
         storage = open_storage(data_dir)
-        sink = IncidentSink(storage.writer, storage.store, listeners)
         try:
-            result = _run_with_progress(source, job, detector, sink, storage, show_progress)
+            result = _run_and_read(source, job, detector, storage, listeners, show_progress)
         finally:
-            sink.close()
             detector.close()
+            # Connections are made again on demand; until then nothing holds the database.
+            storage.engine.dispose()
+    return result
+
+
+def _run_and_read(
+    source: Source,
+    job: FileJob,
+    detector: Any,
+    storage: Storage,
+    listeners: Sequence[AlertListener],
+    show_progress: bool,
+) -> FileRun:
+    sink = IncidentSink(storage.writer, storage.store, listeners)
+    try:
+        result = _run_with_progress(source, job, detector, sink, storage, show_progress)
+    finally:
+        sink.close()  # every incident written before they are read back
     result.times.add("evidence", sink.stats.seconds, max(sink.stats.incidents_written, 1))
     stored = sink.stats.stored_ids
     records = [r for r in storage.store.list_incidents(job.camera.name) if r.id in stored]
