@@ -47,7 +47,7 @@ def event_topic(prefix: str, event: dict[str, Any]) -> str | None:
 class MqttStats:
     handed: int = 0  # given to paho
     published: int = 0  # sent (QoS 0) or acknowledged by the broker (QoS 1 and 2)
-    refused: int = 0  # paho's own queue was full, or QoS 0 while disconnected
+    refused: int = 0  # paho's queue was full, or QoS 0 while disconnected or caught in a cut
 
 
 class MqttPublisher:
@@ -137,11 +137,9 @@ class MqttPublisher:
                     return
                 self._connected.wait(0.2)
                 continue
-            if self._catching_up:
-                # Messages in flight at the cut are re-sent by paho first; new events wait
-                # for their acknowledgements so a subscriber gets everything in order.
-                self._wait_for_acks(time.monotonic() + 10.0)
-                self._catching_up = False
+            if self._catching_up and not stopping:
+                self._catch_up()
+                continue
             event = self.events.get(timeout=0 if stopping else 0.2)
             if event is None:
                 if stopping:
@@ -149,15 +147,29 @@ class MqttPublisher:
                 continue
             self._publish(event)
 
-    def _wait_for_acks(self, deadline: float) -> None:
-        """Until every message handed to paho is acknowledged, the connection drops, or the
-        deadline passes."""
+    def _catch_up(self, limit_s: float = 10.0) -> None:
+        """Messages in flight at a cut are re-sent by paho first; new events wait for their
+        acknowledgements, so a subscriber gets everything in order."""
+        if not self._wait_for_acks(time.monotonic() + limit_s, stop=self._stop):
+            log.warning(
+                "MQTT: re-sent messages not acknowledged by %s within %.0f s; publishing "
+                "newer events anyway, order may not hold",
+                self.where,
+                limit_s,
+            )
         with self._acked:
-            while self.stats.published < self.stats.handed and self._connected.is_set():
+            self._catching_up = False
+
+    def _wait_for_acks(self, deadline: float, stop: threading.Event | None = None) -> bool:
+        """Until every message handed to paho is acknowledged (True), or the connection drops,
+        `stop` is set or the deadline passes (False)."""
+        with self._acked:
+            while self.stats.published < self.stats.handed:
                 left = deadline - time.monotonic()
-                if left <= 0:
-                    return
+                if left <= 0 or not self._connected.is_set() or (stop and stop.is_set()):
+                    return False
                 self._acked.wait(min(left, 0.1))
+        return True
 
     def _publish(self, event: dict[str, Any]) -> None:
         topic = event_topic(self.config.topic_prefix, event)
@@ -184,7 +196,12 @@ class MqttPublisher:
             self._begin_outage(f"broker refused the connection ({reason})")
             return
         with self._acked:
-            self._catching_up = self.stats.published < self.stats.handed
+            unacked = self.stats.handed - self.stats.published
+            if self.config.qos == 0 and unacked:
+                # QoS 0 messages caught in the cut are gone (paho never re-sends them).
+                self.stats.refused += unacked
+                self.stats.handed = self.stats.published
+            self._catching_up = self.config.qos > 0 and unacked > 0
         self._connected.set()
         if self._in_outage:
             lost = self.dropped - self._dropped_at_outage
