@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
 import platform
@@ -62,6 +63,11 @@ def run(args: argparse.Namespace) -> int:
         for s in SECTIONS
         if (s != "naive" or args.naive_python) and not (args.quick and s in QUICK_SKIPS)
     ]
+    if "density_int8" in wanted and not _can_quantize():
+        if args.only:
+            raise InputError("--only density_int8 needs the onnx package: pip install onnx")
+        print("(no int8 density: quantising needs the onnx package, pip install onnx)")
+        wanted.remove("density_int8")
     if "naive" in wanted and not args.naive_python:
         raise InputError("--only naive needs --naive-python (a Python with Ultralytics)")
     # With --only, the other sections' figures stay as an earlier run in --out measured them.
@@ -88,7 +94,8 @@ def run(args: argparse.Namespace) -> int:
         key = "stages_ms" if section == "stages" else section
         results[key] = measure[section]()
         _show(section, {k: v for k, v in results[key].items() if k != "trials"})
-    args.out.write_text(json.dumps(results, indent=2) + "\n")
+        # After every section: a later one failing must not lose minutes of measurements.
+        args.out.write_text(json.dumps(results, indent=2) + "\n")
     print(f"wrote {args.out}")
     if args.write_docs:
         from pipeline.benchmark.report import performance_markdown
@@ -129,7 +136,7 @@ def _stages(args: argparse.Namespace, video: Path, detections: Path) -> dict[str
     from pipeline.benchmark.stages import decode_costs, model_costs, rule_costs
 
     image = _frames(video, 1)[0]
-    int8 = _optional_int8_model(args, video)
+    int8 = None if args.quick else _optional_int8_model(args, video)
     costs = {
         **decode_costs(video),
         **model_costs(args.model, image, args.imgsz, args.threads, int8=int8),
@@ -138,12 +145,24 @@ def _stages(args: argparse.Namespace, video: Path, detections: Path) -> dict[str
     return {k: round(v, 2) for k, v in costs.items()}
 
 
+def _can_quantize() -> bool:
+    try:
+        import onnx  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
 def _int8_model(args: argparse.Namespace, video: Path) -> Path:
-    """The int8 version of --model, calibrated on the bench video; made once per work dir."""
+    """The int8 version of --model, calibrated on the bench video; made once per work dir.
+
+    The file name carries the model's content hash and the network size, so another model
+    of the same name, or another --imgsz, never reuses it."""
     from models.quantize import calibration_pictures, quantize_model
 
-    out = args.work_dir / f"{args.model.stem}-int8.onnx"
-    if out.is_file() and out.stat().st_mtime >= args.model.stat().st_mtime:
+    digest = hashlib.sha256(args.model.read_bytes()).hexdigest()[:12]
+    out = args.work_dir / f"{args.model.stem}-{digest}-{args.imgsz}-int8.onnx"
+    if out.is_file():
         return out
     report = quantize_model(args.model, out, calibration_pictures(video, 32), args.imgsz)
     print(f"  {report.lines()[0]}")
@@ -151,8 +170,8 @@ def _int8_model(args: argparse.Namespace, video: Path) -> Path:
 
 
 def _optional_int8_model(args: argparse.Namespace, video: Path) -> Path | None:
-    # Quantising needs the `onnx` package (dev extra); without it the stage table goes
-    # without its int8 row rather than the whole bench failing.
+    # Without the `onnx` package (dev extra) the stage table goes without its int8 row
+    # rather than the whole bench failing.
     try:
         return _int8_model(args, video)
     except InputError as exc:

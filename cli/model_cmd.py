@@ -68,7 +68,12 @@ def register(sub: Any) -> None:
         help="folder of pictures or a video from the camera (default: synthetic streets)",
     )
     q.add_argument("--pictures", type=int, default=64, help="calibration pictures (default 64)")
-    q.add_argument("--imgsz", type=int, default=640, help="network size for a dynamic model")
+    q.add_argument(
+        "--imgsz",
+        type=int,
+        default=None,
+        help="network long side for a dynamic model (default: the exported size, else 640)",
+    )
     q.set_defaults(func=run_quantize)
 
     s = msub.add_parser("scenario", help="write a synthetic demo street video with its truth")
@@ -130,8 +135,9 @@ def run_eval(args: argparse.Namespace) -> int:
 
 
 def run_quantize(args: argparse.Namespace) -> int:
-    from models.quantize import calibration_pictures, quantize_model
+    from models.quantize import calibration_pictures, check_paths, quantize_model
 
+    check_paths(args.model, args.out)  # before minutes of reading calibration pictures
     pictures = calibration_pictures(args.calibration, args.pictures)
     report = quantize_model(args.model, args.out, pictures, args.imgsz)
     for line in report.lines():

@@ -244,6 +244,19 @@ class OnnxDetector(Detector):
         """Network input (height, width)."""
         return self._input_hw
 
+    @property
+    def input_name(self) -> str:
+        return self._input_name
+
+    @property
+    def input_dtype(self) -> type[np.floating[Any]]:
+        return self._input_dtype
+
+    @property
+    def fixed_batch(self) -> int | None:
+        """The batch size the model insists on, or None when it takes any."""
+        return self._batch if self._fixed_batch else None
+
     def network_size(self, frame_sizes: Sequence[tuple[int, ...]]) -> tuple[int, int]:
         """The network input (height, width) for frames of these shapes ((height, width, ...))."""
         if not self._rect or not frame_sizes:

@@ -20,6 +20,7 @@ is an ordinary ONNX file for the `onnx` backend.
 from __future__ import annotations
 
 import logging
+import os
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -29,8 +30,11 @@ from typing import Any
 
 import cv2
 import numpy as np
-import onnxruntime as ort
+from pydantic import ValidationError
 
+from detector.base import DetectorError
+from detector.config import DetectorConfig
+from detector.onnx_backend import OnnxDetector
 from detector.preprocess import letterbox
 from pipeline.errors import InputError
 
@@ -40,6 +44,7 @@ INSTALL_HINT = "quantisation needs the onnx package: pip install onnx"
 PICTURE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp"}
 # Synthetic calibration pictures use a seed range that no dataset split uses.
 CALIBRATION_SEED = 7_000_000
+MAX_SIDE = 1280  # calibration pictures are shrunk to this long side when read
 
 
 @dataclass
@@ -88,14 +93,28 @@ def _folder_pictures(folder: Path, count: int) -> list[np.ndarray]:
     paths = sorted(p for p in folder.iterdir() if p.suffix.lower() in PICTURE_SUFFIXES)
     if not paths:
         raise InputError(f"{folder}: no pictures ({', '.join(sorted(PICTURE_SUFFIXES))})")
-    step = max(1, len(paths) // count)
     pictures = []
-    for path in paths[::step][:count]:
-        image = cv2.imread(str(path), cv2.IMREAD_COLOR)
+    for index in _spread(len(paths), count):
+        image = cv2.imread(str(paths[index]), cv2.IMREAD_COLOR)
         if image is None:
-            raise InputError(f"{path}: not a readable picture")
-        pictures.append(image)
+            raise InputError(f"{paths[index]}: not a readable picture")
+        pictures.append(_bounded(image))
     return pictures
+
+
+def _spread(total: int, count: int) -> list[int]:
+    """`count` indices spread evenly over `total` items (all of them when there are fewer)."""
+    return sorted({int(i) for i in np.linspace(0, total - 1, min(count, total))})
+
+
+def _bounded(image: np.ndarray) -> np.ndarray:
+    # Calibration letterboxes to the network size anyway; 4K frames kept whole would cost
+    # gigabytes for a few dozen pictures.
+    scale = MAX_SIDE / max(image.shape[:2])
+    if scale >= 1:
+        return image
+    size = (round(image.shape[1] * scale), round(image.shape[0] * scale))
+    return np.asarray(cv2.resize(image, size, interpolation=cv2.INTER_AREA))
 
 
 def _video_frames(video: Path, count: int) -> list[np.ndarray]:
@@ -105,11 +124,11 @@ def _video_frames(video: Path, count: int) -> list[np.ndarray]:
         if not capture.isOpened() or total <= 0:
             raise InputError(f"{video}: not a readable video (nor a folder of pictures)")
         frames = []
-        for index in np.linspace(0, total - 1, min(count, total)).astype(int):
-            capture.set(cv2.CAP_PROP_POS_FRAMES, int(index))
+        for index in _spread(total, count):
+            capture.set(cv2.CAP_PROP_POS_FRAMES, index)
             ok, frame = capture.read()
             if ok:
-                frames.append(frame)
+                frames.append(_bounded(frame))
     finally:
         capture.release()
     if not frames:
@@ -159,42 +178,103 @@ def _named_nodes(model: Any) -> Any:
     return model
 
 
-class _Reader:
-    """Feeds the calibration pictures one at a time, letterboxed like the detector does."""
+@dataclass(frozen=True)
+class _Input:
+    """How the detector feeds this model: input name, network size, batch it insists on."""
 
-    def __init__(self, input_name: str, pictures: list[np.ndarray], imgsz: int) -> None:
-        self._feeds: Iterator[dict[str, np.ndarray]] = (
-            {input_name: letterbox(p, imgsz)[0][None]} for p in pictures
-        )
+    name: str
+    detector: OnnxDetector
+    fixed_batch: int | None
+
+    def feed(self, picture: np.ndarray) -> dict[str, np.ndarray]:
+        # The detector's own letterbox and size (rect for a dynamic model), so the measured
+        # activation ranges are the ones it will meet.
+        tensor, _ = letterbox(picture, self.detector.network_size([picture.shape]))
+        batch = np.repeat(tensor[None], self.fixed_batch or 1, axis=0)
+        return {self.name: batch}
+
+
+class _Reader:
+    """Feeds the calibration pictures to ONNX Runtime's calibrator one at a time."""
+
+    def __init__(self, model_input: _Input, pictures: list[np.ndarray]) -> None:
+        self._feeds: Iterator[dict[str, np.ndarray]] = (model_input.feed(p) for p in pictures)
 
     def get_next(self) -> dict[str, np.ndarray] | None:
         return next(self._feeds, None)
 
 
-def _input_of(path: Path) -> tuple[str, int | None]:
+def _input_of(path: Path, imgsz: int) -> _Input:
+    """The model's input as the `onnx` backend sees it; a model that backend cannot run (not
+    a YOLO detector, wrong layout) is refused with its reason."""
     try:
-        session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
-    except Exception as exc:  # ORT's pybind exceptions carry the reason
-        raise InputError(f"cannot load ONNX model {path}: {exc}") from exc
-    model_input = session.get_inputs()[0]
-    side = model_input.shape[-1]
-    return model_input.name, side if isinstance(side, int) else None
+        detector = OnnxDetector(DetectorConfig(model=path, imgsz=imgsz, threads=1))
+    except ValidationError:
+        raise InputError(f"--imgsz {imgsz}: expected a network size from 32 to 4096") from None
+    except DetectorError as exc:
+        raise InputError(str(exc)) from None
+    if detector.input_dtype is not np.float32:
+        raise InputError(f"{path}: int8 quantisation needs a float32 model, not float16")
+    return _Input(detector.input_name, detector, detector.fixed_batch)
+
+
+def exported_imgsz(model: Any) -> int | None:
+    """The long side Ultralytics wrote into the export's metadata (`imgsz`), if any."""
+    for prop in model.metadata_props:
+        if prop.key == "imgsz":
+            try:
+                sides = [int(v) for v in str(prop.value).strip("[]() ").split(",")]
+            except ValueError:
+                return None
+            return max(sides) if sides and min(sides) > 0 else None
+    return None
+
+
+def check_paths(model_path: Path, out: Path) -> None:
+    """The checks that need no work: `onnx` installed, the model there, `out` not the model."""
+    _require_onnx()
+    if not model_path.is_file():
+        raise InputError(f"model file not found: {model_path}")
+    if out.exists() and out.resolve() == model_path.resolve():
+        raise InputError(f"{out}: the int8 model must not overwrite the float model")
+    if out.is_dir():
+        raise InputError(f"{out} is a folder; give the int8 model's file name")
 
 
 def quantize_model(
-    model_path: Path, out: Path, pictures: list[np.ndarray], imgsz: int = 640
+    model_path: Path, out: Path, pictures: list[np.ndarray], imgsz: int | None = None
 ) -> QuantizeReport:
-    """Write the int8 version of `model_path` to `out`, calibrated on `pictures`."""
+    """Write the int8 version of `model_path` to `out`, calibrated on `pictures`.
+
+    `imgsz` (network long side for a dynamic model) defaults to the size the model was
+    exported for, else 640. `out` appears whole or not at all."""
+    check_paths(model_path, out)
     onnx = _require_onnx()
+    try:
+        source = onnx.load(str(model_path))
+    except Exception as exc:  # onnx raises DecodeError and friends for a damaged file
+        raise InputError(f"cannot load ONNX model {model_path}: {exc}") from None
+    model_input = _input_of(model_path, imgsz or exported_imgsz(source) or 640)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        int8, keep_float, convs = _quantized(onnx, model_path, model_input, pictures)
+    except Exception as exc:  # ONNX Runtime's quantiser raises plain exceptions
+        raise InputError(f"cannot quantise {model_path}: {exc}") from exc
+    _copy_metadata(source, int8)
+    partial = out.with_name(out.name + ".partial")
+    onnx.save(int8, str(partial))
+    os.replace(partial, out)
+    logger.info("wrote %s (%d convolutions int8, %d nodes float)", out, convs, len(keep_float))
+    return QuantizeReport(out, len(pictures), convs, model_path.stat().st_size, out.stat().st_size)
+
+
+def _quantized(
+    onnx: Any, model_path: Path, model_input: _Input, pictures: list[np.ndarray]
+) -> tuple[Any, list[str], int]:
+    """(int8 model, names of the nodes kept float, int8 convolution count)."""
     from onnxruntime.quantization import QuantFormat, QuantType, quantize_static
     from onnxruntime.quantization.shape_inference import quant_pre_process
 
-    if not model_path.is_file():
-        raise InputError(f"model file not found: {model_path}")
-    if out.resolve() == model_path.resolve():
-        raise InputError(f"{out}: the int8 model must not overwrite the float model")
-    input_name, fixed_side = _input_of(model_path)
-    out.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as tmp:
         # ONNX Runtime's own clean-up first (constant folding, shape inference): the quantiser
         # then sees plain convolutions and activations.
@@ -207,7 +287,7 @@ def quantize_model(
             quantize_static(
                 str(prepared),
                 str(int8_path),
-                _Reader(input_name, pictures, fixed_side or imgsz),
+                _Reader(model_input, pictures),
                 quant_format=QuantFormat.QDQ,
                 nodes_to_exclude=keep_float,
                 per_channel=True,
@@ -215,11 +295,8 @@ def quantize_model(
                 weight_type=QuantType.QInt8,
             )
         int8 = onnx.load(str(int8_path))
-    _copy_metadata(onnx.load(str(model_path), load_external_data=False), int8)
-    onnx.save(int8, str(out))
     convs = sum(n.op_type == "Conv" and n.name not in keep_float for n in model.graph.node)
-    logger.info("wrote %s (%d convolutions int8, %d nodes float)", out, convs, len(keep_float))
-    return QuantizeReport(out, len(pictures), convs, model_path.stat().st_size, out.stat().st_size)
+    return int8, keep_float, convs
 
 
 @contextmanager

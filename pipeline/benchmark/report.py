@@ -36,8 +36,8 @@ def performance_markdown(results: dict[str, Any], command: str) -> str:
         lines.append(f"| cameras sustained with the int8 model | {int8['cameras']} |")
     if "naive" in results:
         naive = results["naive"]["cameras"]
-        ours = [d["cameras"]] + ([int8["cameras"]] if int8 is not None else [])
-        ratio = " / ".join(f"{n / naive:.1f} x" for n in ours) if naive else "n/a"
+        ours = [(d["cameras"], "")] + ([(int8["cameras"], " int8")] if int8 is not None else [])
+        ratio = ", ".join(f"{n / naive:.1f} x{kind}" for n, kind in ours) if naive else "n/a"
         lines.append(f"| naive Ultralytics loop, cameras sustained | {naive} (ours: {ratio}) |")
     lines += ["", "## Stage costs (ms)", "", "| stage | ms |", "|---|---|"]
     lines += [f"| {k} | {v} |" for k, v in results["stages_ms"].items()]

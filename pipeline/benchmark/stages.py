@@ -66,21 +66,17 @@ def model_costs(
     model: Path, image: np.ndarray, imgsz: int, threads: int, n: int = 10, int8: Path | None = None
 ) -> dict[str, float]:
     """Pre-processing, inference and post-processing of one 720p frame; inference also for a
-    square input, the zone rows only, and (`int8` given) the int8 model on the rect input."""
+    square input, the zone rows only, and (`int8` given) the float and int8 models timed alone."""
     session = _session(model, threads)
     name = session.get_inputs()[0].name
-    int8_session = _session(int8, threads) if int8 is not None else None
     size = rect_size([image.shape[:2]], imgsz)  # what the onnx backend feeds a dynamic model
     tensor, _ = letterbox(image, size)
     batch = tensor[None]
     output = session.run(None, {name: batch})[0]
     others = _other_inputs(image, imgsz)
-    labels = ["preprocess", "inference", "postprocess", *others]
-    timings = dict.fromkeys(labels + (["inference_int8"] if int8_session else []), 0.0)
+    timings = dict.fromkeys(["preprocess", "inference", "postprocess", *others], 0.0)
     for tensor in others.values():
         session.run(None, {name: tensor[None]})  # first runs of a new shape are slow
-    if int8_session is not None:
-        int8_session.run(None, {name: batch})
     for _ in range(n):
         started = time.perf_counter()
         tensor, _ = letterbox(image, size)
@@ -96,11 +92,23 @@ def model_costs(
             started = time.perf_counter()
             session.run(None, {name: other[None]})
             timings[label] += time.perf_counter() - started
-        if int8_session is not None:
-            started = time.perf_counter()
-            int8_session.run(None, {name: tensor[None]})
-            timings["inference_int8"] += time.perf_counter() - started
-    return {k: 1000 * v / n for k, v in timings.items()}
+    costs = {k: 1000 * v / n for k, v in timings.items()}
+    if int8 is not None:
+        # Each model timed alone, one after the other: two sessions taking turns would each
+        # lose CPU to the other's spinning thread pool.
+        costs["inference_timed_alone"] = _inference_ms(session, batch, n)
+        del session
+        costs["inference_int8_timed_alone"] = _inference_ms(_session(int8, threads), batch, n)
+    return costs
+
+
+def _inference_ms(session: ort.InferenceSession, batch: np.ndarray, n: int) -> float:
+    feed = {session.get_inputs()[0].name: batch}
+    session.run(None, feed)  # the first run of a session is slow
+    started = time.perf_counter()
+    for _ in range(n):
+        session.run(None, feed)
+    return 1000 * (time.perf_counter() - started) / n
 
 
 def _other_inputs(image: np.ndarray, imgsz: int) -> dict[str, np.ndarray]:
