@@ -12,6 +12,8 @@ import argparse
 from pathlib import Path
 from typing import Any
 
+from pipeline.errors import InputError
+
 
 def register(sub: Any) -> None:
     p = sub.add_parser(
@@ -38,6 +40,9 @@ def register(sub: Any) -> None:
     t.add_argument("--batch", type=int, default=16)
     t.add_argument("--out", type=Path, default=Path("runs/streetwatch"))
     t.add_argument("--device", default="cpu")
+    t.add_argument(
+        "--threads", type=int, default=None, help="CPU threads for training (default: all)"
+    )
     t.set_defaults(func=run_train)
 
     e = msub.add_parser("export", help="export .pt weights to ONNX and check it against PyTorch")
@@ -104,6 +109,10 @@ def run_train(args: argparse.Namespace) -> int:
         hours=args.hours,
         device=args.device,
     )
+    if args.threads is not None:
+        if args.threads < 1:
+            raise InputError(f"--threads {args.threads}: need at least one thread")
+        settings.threads = args.threads
     weights = train(settings)
     print(f"weights    {weights}")
     return 0

@@ -7,8 +7,9 @@ extra, and the runtime install (ONNX Runtime only) must still import this module
 from __future__ import annotations
 
 import logging
+import os
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -41,6 +42,9 @@ class TrainSettings:
     hours: float | None = None  # when set, Ultralytics fits the schedule into this time
     device: str = "cpu"
     workers: int = 2
+    # Ultralytics trains on cpu_count - 1 torch threads, one of two cores here; every core
+    # is worth ~1.7x the epochs in the same hour.
+    threads: int = field(default_factory=lambda: os.cpu_count() or 1)
     seed: int = 0
     val: bool = False  # per-epoch validation costs minutes on a CPU; the final one still runs
 
@@ -56,6 +60,13 @@ def _check_inputs(settings: TrainSettings) -> None:
         )
 
 
+def _use_threads(count: int) -> None:
+    import torch
+
+    torch.set_num_threads(count)
+    logger.info("training on %d CPU threads", count)
+
+
 def train(settings: TrainSettings) -> Path:
     """Train and return the path of the final weights (`.../weights/last.pt`)."""
     require_ultralytics()
@@ -63,6 +74,11 @@ def train(settings: TrainSettings) -> Path:
 
     _check_inputs(settings)
     model = YOLO(settings.base)
+    if settings.device == "cpu":
+        # The trainer has set its own thread count by the time this callback runs.
+        model.add_callback(
+            "on_pretrain_routine_start", lambda _trainer: _use_threads(settings.threads)
+        )
     extra: dict[str, Any] = {}
     if settings.hours is not None:
         extra["time"] = settings.hours

@@ -25,7 +25,11 @@ pytestmark = [
 IMGSZ = 128
 
 
-def test_one_epoch_trains_exports_and_agrees_with_pytorch(tmp_path: Path) -> None:
+def test_one_epoch_trains_exports_and_agrees_with_pytorch(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import torch
+
     from models.evaluate import evaluate
     from models.export import (
         ExportReport,
@@ -37,9 +41,21 @@ def test_one_epoch_trains_exports_and_agrees_with_pytorch(tmp_path: Path) -> Non
     from models.train import TrainSettings, train
 
     data = write_dataset(tmp_path / "ds", n_train=16, n_val=4, imgsz=IMGSZ, seed=77)
-    settings = TrainSettings(data=data, epochs=1, imgsz=IMGSZ, batch=8, out=tmp_path / "runs")
+    settings = TrainSettings(
+        data=data, epochs=1, imgsz=IMGSZ, batch=8, out=tmp_path / "runs", threads=3
+    )
+    thread_calls: list[int] = []
+    set_threads = torch.set_num_threads
+
+    def recording(count: int) -> None:
+        thread_calls.append(count)
+        set_threads(count)
+
+    monkeypatch.setattr(torch, "set_num_threads", recording)
     weights = train(settings)
     assert weights.is_file()
+    # Ultralytics sets its own count (cpu_count - 1) when it picks the device; ours follows.
+    assert 3 in thread_calls and thread_calls.index(3) >= 1, thread_calls
 
     onnx_path = export_onnx(weights, IMGSZ, dynamic=True, out=tmp_path / "tiny.onnx")
     onnx_det = create_detector(DetectorConfig(type="onnx", model=onnx_path, imgsz=IMGSZ))
