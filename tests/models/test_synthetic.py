@@ -11,7 +11,15 @@ import pytest
 import yaml
 
 from cli import model_cmd
-from models.synthetic import Placed, make_sample, spill_over, stall_parts, write_dataset
+from models.synthetic import (
+    Placed,
+    cafe_set,
+    make_sample,
+    roaming_cart,
+    spill_over,
+    stall_parts,
+    write_dataset,
+)
 from models.synthetic_scene import Layout
 from models.synthetic_sprites import CLASSES
 from models.synthetic_video import PARK_DWELL_S, SAME_EVENT_GAP_S, VEND_DWELL_S, demo_scenario
@@ -94,6 +102,29 @@ def test_spill_over_goods_stand_near_the_shops_and_outsize_stall_goods() -> None
 
     assert mean_width(piles) > 1.3 * mean_width(stall)
     assert all(abs(p.box[3] - (lay.facade + 10.0)) <= 1.5 for p in piles)
+
+
+def test_carts_come_with_their_vendor_and_cafe_tables_with_chairs() -> None:
+    rng = random.Random(9)
+    lay = Layout.random(rng, 640, 360)
+    y = lay.curb - 5.0
+    for _ in range(20):
+        cart = roaming_cart(rng, lay, y)
+        names = [p.class_name for p in cart]
+        assert (
+            names[0] == "cart"
+            and names[-1] == "person"
+            and set(names) <= {"cart", "goods", "person"}
+        )
+        vendor = cart[-1].box
+        assert cart[0].box[0] - 1 <= (vendor[0] + vendor[2]) / 2 <= cart[0].box[2] + 1
+        cafe = cafe_set(rng, lay, y)
+        assert cafe[0].class_name == "table" and 1 <= len(cafe) - 1 <= 2
+        table = cafe[0].box
+        for chair in cafe[1:]:
+            assert chair.class_name == "chair"
+            centre = (chair.box[0] + chair.box[2]) / 2
+            assert table[0] - (table[2] - table[0]) <= centre <= table[2] + (table[2] - table[0])
 
 
 @pytest.mark.parametrize("seed", SEEDS)
