@@ -81,7 +81,8 @@ def run(args: argparse.Namespace) -> int:
             "crop_to_zones": args.crop_to_zones,
         }
     )
-    results["runs"] = [*results.get("runs", []), {"command": command, "sections": wanted}]
+    run = {"command": command, "sections": wanted, "date": results["machine"]["date"]}
+    results["runs"] = [*results.get("runs", []), run]
     measure = {
         "overhead": lambda: _overhead(args, video),
         "stages": lambda: _stages(args, video, detections),

@@ -39,6 +39,13 @@ def performance_markdown(results: dict[str, Any], command: str) -> str:
         ours = [(d["cameras"], "")] + ([(int8["cameras"], " int8")] if int8 is not None else [])
         ratio = ", ".join(f"{n / naive:.1f} x{kind}" for n, kind in ours) if naive else "n/a"
         lines.append(f"| naive Ultralytics loop, cameras sustained | {naive} (ours: {ratio}) |")
+    if int8 is not None and len(results.get("runs", [])) > 1:
+        lines += [
+            "",
+            "Figures from different runs are comparable only if the machine ran at the same",
+            "speed, which on a shared VM it may not: the stage costs time float and int8",
+            "inference in one run.",
+        ]
     lines += ["", "## Stage costs (ms)", "", "| stage | ms |", "|---|---|"]
     lines += [f"| {k} | {v} |" for k, v in results["stages_ms"].items()]
     lines += ["", "## Density trials", "", *_trial_table(d)]
@@ -58,18 +65,25 @@ def performance_markdown(results: dict[str, Any], command: str) -> str:
     return "\n".join(lines) + "\n" + TECHNIQUES
 
 
-TECHNIQUES = """## Techniques kept, and one left off by default
+TECHNIQUES = """## Techniques kept, and two left off by default
 
 - **Rect input** (`detector.rect`, on by default for dynamic-size models): 720p frames go in
   as 384 x 640 instead of 640 x 640, at the same scale; compare `inference` with
   `inference_square_input` in the stage costs. The demo scenario's scores did not change.
 - **Keyframe decoding** (PyAV reader, `decode: auto`) and **batching** across cameras
   (one shared detector): see the density trials.
+- **Int8 model** (`streetwatch model quantize`, opt-in: point `detector.model` at the
+  int8 file): static int8 with ONNX Runtime, per-channel weights, the head's decoding kept
+  float; compare `inference_timed_alone` with `inference_int8_timed_alone`, and the int8
+  density trials. On the demo model it kept mAP50 (0.875 against 0.876) and gave the same
+  events as the float model on four demo seeds (`models/demo/MODEL_CARD.md`); check a real
+  model with `streetwatch eval` before switching.
 - **Zone rows only** (camera `crop_to_zones`, off by default): the detector sees the band
-  of rows the zones need, 288 x 640 here; compare `inference_zone_rows_input`. With the demo
-  model on the demo scenario it missed 2 of 16 parking events (recall 0.875, against 1.0
-  without it): the small synthetic model's detections shift when the picture's context is
-  cut. Turn it on per camera after checking `streetwatch eval` on that camera's footage;
+  of rows the zones need, 288 x 640 here; compare `inference_zone_rows_input`. With the
+  previous demo model (replaced on 2026-11-27, not re-measured with the current one) on the
+  demo scenario it missed 2 of 16 parking events (recall 0.875, against 1.0 without it): the
+  small synthetic model's detections shift when the picture's context is cut. Turn it on
+  per camera after checking `streetwatch eval` on that camera's footage;
   `streetwatch bench --crop-to-zones` measures the density it gives.
 """
 
@@ -102,8 +116,12 @@ def _commands(results: dict[str, Any], command: str) -> list[str]:
     if len(runs) == 1:
         return [f"`{runs[0]['command']}`."]
     lines = ["these commands, run one after the other on the same machine:", ""]
-    lines += [f"- `{r['command']}` ({', '.join(r['sections'])})" for r in runs]
+    lines += [f"- `{r['command']}` ({', '.join(r['sections'])}){_on(r)}" for r in runs]
     return [*lines, ""]
+
+
+def _on(run: dict[str, Any]) -> str:
+    return f", {run['date']}" if run.get("date") else ""
 
 
 def _crop_note(results: dict[str, Any]) -> str:

@@ -69,8 +69,15 @@ def test_performance_markdown_reports_the_int8_density_beside_the_float_one() ->
         "naive": {"cameras": 10},
         "latency": {"p50_s": 0.3, "p95_s": 0.6, "alerts": 20, "sampling_interval_s": 1.0},
         "stages_ms": {"inference": 40.0, "inference_int8": 25.0},
+        "runs": [
+            {"command": "streetwatch bench", "sections": ["density"], "date": "2026-11-26"},
+            {"command": "streetwatch bench --only density_int8", "sections": ["density_int8"]},
+        ],
     }
     text = performance_markdown(results, "streetwatch bench")
+    assert "- `streetwatch bench` (density), 2026-11-26" in text
+    assert "- `streetwatch bench --only density_int8` (density_int8)\n" in text
+    assert "Figures from different runs are comparable only if" in text
     assert "| cameras sustained with the int8 model | 20 |" in text
     assert "| naive Ultralytics loop, cameras sustained | 10 (ours: 1.3 x, 2.0 x int8) |" in text
     int8_table = text.split("## Density trials, int8 model")[1]
