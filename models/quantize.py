@@ -182,16 +182,14 @@ def _named_nodes(model: Any) -> Any:
 class _Input:
     """How the detector feeds this model: input name, network size, batch it insists on."""
 
-    name: str
     detector: OnnxDetector
-    fixed_batch: int | None
 
     def feed(self, picture: np.ndarray) -> dict[str, np.ndarray]:
         # The detector's own letterbox and size (rect for a dynamic model), so the measured
         # activation ranges are the ones it will meet.
         tensor, _ = letterbox(picture, self.detector.network_size([picture.shape]))
-        batch = np.repeat(tensor[None], self.fixed_batch or 1, axis=0)
-        return {self.name: batch}
+        batch = np.repeat(tensor[None], self.detector.fixed_batch or 1, axis=0)
+        return {self.detector.input_name: batch}
 
 
 class _Reader:
@@ -215,7 +213,7 @@ def _input_of(path: Path, imgsz: int) -> _Input:
         raise InputError(str(exc)) from None
     if detector.input_dtype is not np.float32:
         raise InputError(f"{path}: int8 quantisation needs a float32 model, not float16")
-    return _Input(detector.input_name, detector, detector.fixed_batch)
+    return _Input(detector)
 
 
 def exported_imgsz(model: Any) -> int | None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 import time
 from pathlib import Path
+from typing import Any
 
 from models.scripted import Scene, parked
 from pipeline.benchmark.density import Trial, find_density
@@ -45,35 +46,35 @@ def test_density_search_finds_the_largest_sustained_count() -> None:
     assert [t.cameras for t in trials][:3] == [4, 8, 16]
 
 
-def test_performance_markdown_shows_the_command_and_figures() -> None:
-    results = {
+def _results(**extra: Any) -> dict[str, Any]:
+    """A bench run's results with one float density of 13 cameras, plus `extra` sections."""
+    return {
         "machine": {"date": "2026-11-26", "cpus": 2, "processor": "x86_64", "python": "3.11"},
         "model": "m.onnx",
         "overhead": {"bare_fps": 25.0, "backend_fps": 24.5, "ratio": 0.98},
         "density": {"cameras": 13, "trials": [_trial(13).as_dict()]},
         "latency": {"p50_s": 0.3, "p95_s": 0.6, "alerts": 20, "sampling_interval_s": 1.0},
         "stages_ms": {"inference": 40.0},
+        **extra,
     }
-    text = performance_markdown(results, "streetwatch bench")
+
+
+def test_performance_markdown_shows_the_command_and_figures() -> None:
+    text = performance_markdown(_results(), "streetwatch bench")
     assert "`streetwatch bench`" in text and "| detector overhead ratio | 0.98 |" in text
     assert "| cameras sustained (720p 25 fps H.264, 1 detection/s) | 13 |" in text
 
 
 def test_performance_markdown_reports_the_int8_density_beside_the_float_one() -> None:
-    results = {
-        "machine": {"date": "2026-11-27", "cpus": 2, "processor": "x86_64", "python": "3.11"},
-        "model": "m.onnx",
-        "overhead": {"bare_fps": 25.0, "backend_fps": 24.5, "ratio": 0.98},
-        "density": {"cameras": 13, "trials": [_trial(13).as_dict()]},
-        "density_int8": {"cameras": 20, "trials": [_trial(20).as_dict()]},
-        "naive": {"cameras": 10},
-        "latency": {"p50_s": 0.3, "p95_s": 0.6, "alerts": 20, "sampling_interval_s": 1.0},
-        "stages_ms": {"inference": 40.0, "inference_int8": 25.0},
-        "runs": [
+    results = _results(
+        density_int8={"cameras": 20, "trials": [_trial(20).as_dict()]},
+        naive={"cameras": 10},
+        stages_ms={"inference": 40.0, "inference_int8": 25.0},
+        runs=[
             {"command": "streetwatch bench", "sections": ["density"], "date": "2026-11-26"},
             {"command": "streetwatch bench --only density_int8", "sections": ["density_int8"]},
         ],
-    }
+    )
     text = performance_markdown(results, "streetwatch bench")
     assert "- `streetwatch bench` (density), 2026-11-26" in text
     assert "- `streetwatch bench --only density_int8` (density_int8)\n" in text
