@@ -3,12 +3,20 @@
 A candidate is a tracked object at a reference position. It keeps its timer while it stays
 within the stationary tolerance of that position and is seen again within `max_gap_s`.
 
+- For its first `SETTLE_S` the reference follows the box, as long as the box stays within the
+  tolerance of the first one: a car backing into a bay is first seen mid-manoeuvre, and its
+  settled box, not that first glimpse, is where it stands.
+- Afterwards a box that grows around the reference (a car first seen half out of the picture
+  or half behind another vehicle, then whole) becomes the new reference. Otherwise a partial
+  box stays the reference, and the parked car, partly hidden later by a passing bus, can look
+  as if it had moved. The tolerance stays in units of the settled box's height: a grown box
+  may be two objects merged (a chair and the person by it), whose height would loosen it.
 - Moving away ends the candidate: the spot was seen vacated. If the object stops again, a new
   timer starts there.
 - An identity that simply vanishes (detector flicker, a bus in front) leaves its candidate
   unclaimed for `max_gap_s`. A new identity born at that spot takes the old timer over, but
   only once it has been seen standing there twice: a car passing through the spot never
-  inherits a parked car's time.
+  inherits a parked car's time. Its violations keep the old key, so the incident goes on.
 """
 
 from __future__ import annotations
@@ -16,13 +24,27 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from pipeline.geometry import Box, as_box, iou, stillness_offset
+from pipeline.geometry import Box, as_box, iou, overlap_of_smaller, stillness_offset
 
 VACATE_IOU = 0.15  # a same-size box this close to an empty spot's position passes through it
+SETTLE_S = 3.0  # a vehicle parking is still shifting this long after it is first seen
+GROWN_AREA = 1.15  # a still box this much larger than the reference, around it, replaces it
+AROUND_REFERENCE = 0.9  # share of the reference that the grown box must cover
 
 
 def _area(box: Box) -> float:
     return max(box[2] - box[0], 0.0) * max(box[3] - box[1], 0.0)
+
+
+def _grown_around(box: Box, reference: Box) -> bool:
+    """The reference was a truncated view of this box: it is larger and covers the reference.
+
+    An object driving through grows (nearer the camera) but moves as well, so its new box does
+    not cover the old one."""
+    return (
+        _area(box) >= GROWN_AREA * _area(reference)
+        and overlap_of_smaller(box, reference) >= AROUND_REFERENCE
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,6 +71,23 @@ class Candidate:
     max_confidence: float = 0.0
     observations: int = 1
     inherits: Candidate | None = None  # an unclaimed timer at this spot, taken on confirmation
+    yardstick: float | None = None  # the settled reference's height, the tolerance's unit
+    settles_at: float = 0.0  # until then the reference follows the box (still parking)
+    first_box: Box | None = None  # while settling, stillness is judged against this
+    lineage: str = ""  # the key of the timer this one took over, if any
+
+    @property
+    def incident_key(self) -> str:
+        """The key its violations carry: a timer taken over keeps reporting as the object it
+        was, so the incident continues even when the new identity's box is partly hidden
+        and no longer looks like the incident's spot."""
+        return self.lineage or self.key
+
+    def offset(self, box: Box, t: float) -> float:
+        """How far `box` stands from where the object stands, in tolerance units."""
+        if t <= self.settles_at and self.first_box is not None:
+            return stillness_offset(self.first_box, box)
+        return stillness_offset(self.reference, box, self.yardstick)
 
     @property
     def age(self) -> float:
@@ -116,7 +155,7 @@ class DwellTimers:
         self, obj: ZoneObject, t: float, snapshot: Any, keys: set[str], result: DwellResult
     ) -> Candidate:
         cand = self.active.get(obj.key)
-        if cand is not None and stillness_offset(cand.reference, obj.box) <= self.tolerance:
+        if cand is not None and cand.offset(obj.box, t) <= self.tolerance:
             self._refresh(cand, obj, t)
             if cand.inherits is not None:
                 self._take_over(cand, keys)
@@ -133,6 +172,9 @@ class DwellTimers:
             confidence=obj.confidence,
             snapshot=snapshot,
             max_confidence=obj.confidence,
+            yardstick=obj.box[3] - obj.box[1],
+            settles_at=t + SETTLE_S,
+            first_box=obj.box,
         )
         if obj.born_t >= t - 1e-6:  # born here, at this frame: maybe the same object as before
             fresh.inherits = self._unclaimed_at(obj.box, keys)
@@ -176,6 +218,7 @@ class DwellTimers:
             return
         self._forget(heir)
         cand.first_seen_t = min(cand.first_seen_t, heir.first_seen_t)
+        cand.lineage = heir.incident_key
         cand.snapshot = heir.snapshot if heir.snapshot is not None else cand.snapshot
         cand.observations += heir.observations
         cand.max_confidence = max(cand.max_confidence, heir.max_confidence)
@@ -201,6 +244,11 @@ class DwellTimers:
     def _refresh(cand: Candidate, obj: ZoneObject, t: float) -> None:
         cand.last_seen_t = t
         cand.observations += 1
+        if t <= cand.settles_at:
+            cand.reference = obj.box
+            cand.yardstick = obj.box[3] - obj.box[1]
+        elif _grown_around(obj.box, cand.reference):
+            cand.reference = obj.box
         cand.box = obj.box
         cand.classes = obj.classes
         cand.confidence = obj.confidence

@@ -47,9 +47,9 @@ def anchor_point(box: Box, anchor: str) -> tuple[float, float]:
     return ((x1 + x2) / 2, y2)
 
 
-def stillness_offset(reference: Box, current: Box) -> float:
-    """How far an object moved, in reference box heights, judged by the steadiest of its
-    bottom-centre and four corners.
+def stillness_offset(reference: Box, current: Box, height: float | None = None) -> float:
+    """How far an object moved, in reference box heights (or in units of `height`), judged by
+    the steadiest of its bottom-centre and four corners.
 
     A box that grows because an occluder left keeps some corners in place, and NMS jitter
     moves corners a little; a moving object moves all of them. Taking the smallest
@@ -57,8 +57,8 @@ def stillness_offset(reference: Box, current: Box) -> float:
     """
     ref = _key_points(reference)
     cur = _key_points(current)
-    height = max(reference[3] - reference[1], 1.0)
-    return float(np.min(np.hypot(*(cur - ref).T)) / height)
+    unit = max(reference[3] - reference[1] if height is None else height, 1.0)
+    return float(np.min(np.hypot(*(cur - ref).T)) / unit)
 
 
 def _key_points(box: Box) -> Points:

@@ -141,7 +141,11 @@ class IncidentManager:
         rec = item.record
         rec.last_seen_s = max(rec.last_seen_s, v.t)
         rec.last_seen_at = self.wall(rec.last_seen_s)
-        item.box = v.box
+        if iou(item.box, v.box) >= CONTINUE_IOU:
+            # The incident's spot follows its object, but not a jump: a stall being packed
+            # up can bridge, for a frame or two, to the next stall, and a spot stretched over
+            # both would swallow that stall's own incident later.
+            item.box = v.box
         if rec.presence is Presence.ended:
             item.ended_t = None
             return [self._set_presence(item, Presence.active, v.t)]

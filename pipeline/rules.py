@@ -69,7 +69,7 @@ class ZoneRule:
     ) -> RuleOutput:
         if not self.schedule.active(moment):
             # Outside its window the rule sees nothing; timers start afresh when it opens.
-            ended = [c.key for c in self.timers.clear()]
+            ended = [c.incident_key for c in self.timers.clear()]
             return RuleOutput([], ended)
         eligible = self.eligible(tracks)
         objects = [
@@ -82,7 +82,7 @@ class ZoneRule:
         violations = (
             self._cluster_violations(result, t) if self.clusters else self._violations(result, t)
         )
-        return RuleOutput(violations, [c.key for c in result.dropped])
+        return RuleOutput(violations, [c.incident_key for c in result.dropped])
 
     def eligible(self, tracks: list[Track]) -> list[Track]:
         """Tracks this zone watches: category, confidence, size, anchor inside, not ignored."""
@@ -123,7 +123,7 @@ class ZoneRule:
                 Violation(
                     zone=self.zone.name,
                     rule=self.zone.rule,
-                    key=oldest.key,
+                    key=oldest.incident_key,
                     first_seen_t=oldest.first_seen_t,
                     t=t,
                     box=group_box(group),
@@ -145,7 +145,7 @@ class ZoneRule:
         return Violation(
             zone=self.zone.name,
             rule=self.zone.rule,
-            key=cand.key,
+            key=cand.incident_key,
             first_seen_t=cand.first_seen_t,
             t=t,
             box=cand.box,

@@ -30,19 +30,8 @@ def test_demo_headless_meets_its_targets_in_under_five_minutes(
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("seed", [7, 11])
+@pytest.mark.parametrize("seed", [7, 11, 31337])
 def test_further_seeds_meet_the_targets(tmp_path: Path, seed: int) -> None:
     assert seed != DEMO_SEED
     report, _ = run_demo(seed, tmp_path, show_progress=False)
     assert targets_met(report), report.as_dict()
-
-
-@pytest.mark.slow
-def test_seed_31337_holds_its_measured_floor(tmp_path: Path) -> None:
-    # Known gap (models/demo/MODEL_CARD.md): the car that pulls into the right bay at 82.5 s
-    # is detected from 86 s, but when the bus passes in front of it (97-99 s) its dwell
-    # timer restarts at 99.5 s, so it alerts 37 s after arriving: one miss and one false
-    # alarm. The detections are fine; the timer hand-over is not. This guards the rest.
-    report, _ = run_demo(31337, tmp_path, show_progress=False)
-    assert report.recall >= 0.9 and report.precision >= 0.9, report.as_dict()
-    assert report.median_delay is not None and abs(report.median_delay) <= 2.0

@@ -1,0 +1,59 @@
+"""An incident's spot follows its object, and a timer taken over keeps its incident."""
+
+from __future__ import annotations
+
+from pipeline.config import RuleType
+from pipeline.dwell import DwellTimers, ZoneObject
+from pipeline.geometry import Box
+from pipeline.incidents import IncidentManager, IncidentOpened
+from pipeline.rules import Violation
+from tests.pipeline.harness import START, app_config, zone
+
+
+def _manager() -> IncidentManager:
+    camera = app_config([zone("sidewalk", rule="street_vending", dwell_s=40)]).cameras[0]
+    return IncidentManager(camera, START)
+
+
+def _stall(key: str, box: Box, t: float, first_seen_t: float) -> Violation:
+    return Violation(
+        zone="sidewalk",
+        rule=RuleType.street_vending,
+        key=key,
+        first_seen_t=first_seen_t,
+        t=t,
+        box=box,
+        confidence=0.9,
+        classes=("umbrella",),
+        first_seen_snapshot=None,
+    )
+
+
+def _opened(events: list[object]) -> int:
+    return sum(isinstance(e, IncidentOpened) for e in events)
+
+
+def test_a_stall_bridged_for_a_moment_to_its_neighbour_keeps_its_own_spot() -> None:
+    # Seed 31337: stall A is packed up, and for a frame its moving parts join stall B's
+    # into one group. When stall B's own dwell runs out it is a new incident, not stall A's.
+    manager = _manager()
+    stall_a: Box = (503, 69, 614, 151)
+    assert _opened(manager.observe([_stall("a", stall_a, 43.0, 3.0)], [], 43.0)) == 1
+    bridged = _stall("a", (359, 71, 607, 158), 56.0, 3.0)
+    assert _opened(manager.observe([bridged], [], 56.0)) == 0
+    stall_b = _stall("b", (349, 77, 464, 159), 66.0, 26.0)
+    assert _opened(manager.observe([stall_b], [], 66.0)) == 1
+
+
+def test_a_timer_taken_over_keeps_reporting_under_the_old_key() -> None:
+    timers = DwellTimers(tolerance=0.25, max_gap_s=10)
+    whole: Box = (520, 173, 633, 224)
+    for step in range(8):
+        timers.update([ZoneObject("t69", whole, ("car",), 0.9, 0.0)], t=step * 0.5)
+    # The track is lost behind a truck; a new identity is born at the spot with only the
+    # right end of the car visible, and is seen standing there twice.
+    right_end: Box = (551, 173, 633, 225)
+    for t in (6.0, 6.5):
+        seen = timers.update([ZoneObject("t307", right_end, ("car",), 0.9, 6.0)], t=t).seen
+    assert seen[0].first_seen_t == 0.0
+    assert seen[0].incident_key == "t69"
