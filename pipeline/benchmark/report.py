@@ -75,8 +75,8 @@ TECHNIQUES = """## Techniques kept, and two left off by default
 - **Int8 model** (`streetwatch model quantize`, opt-in: point `detector.model` at the
   int8 file): static int8 with ONNX Runtime, per-channel weights, the head's decoding kept
   float; compare `inference_timed_alone` with `inference_int8_timed_alone`, and the int8
-  density trials. On the demo model it kept mAP50 (0.875 against 0.876) and gave the same
-  events as the float model on four demo seeds (`models/demo/MODEL_CARD.md`); check a real
+  density trials. On the demo model at 416 px it kept mAP50 (0.914 against 0.915) and met
+  the event targets on the four demo seeds (`models/demo/MODEL_CARD.md`); check a real
   model with `streetwatch eval` before switching.
 - **Zone rows only** (camera `crop_to_zones`, off by default): the detector sees the band
   of rows the zones need, 288 x 640 here; compare `inference_zone_rows_input`. With the
