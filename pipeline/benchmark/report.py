@@ -80,8 +80,8 @@ TECHNIQUES = """## Techniques kept, and two left off by default
   model with `streetwatch eval` before switching.
 - **Zone rows only** (camera `crop_to_zones`, off by default): the detector sees the band
   of rows the zones need, 288 x 640 here; compare `inference_zone_rows_input`. With the
-  previous demo model (replaced on 2026-11-27, not re-measured with the current one) on the
-  demo scenario it missed 2 of 16 parking events (recall 0.875, against 1.0 without it): the
+  demo model at 416 px it missed events on two of the four demo seeds (2024: a stall,
+  recall 0.938; 11: a car, recall 0.929, and one false alarm); without it none is missed: the
   small synthetic model's detections shift when the picture's context is cut. Turn it on
   per camera after checking `streetwatch eval` on that camera's footage;
   `streetwatch bench --crop-to-zones` measures the density it gives.
