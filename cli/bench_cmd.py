@@ -103,9 +103,18 @@ def run(args: argparse.Namespace) -> int:
 
         args.write_docs.write_text(performance_markdown(results, command))
         print(f"wrote {args.write_docs}")
-    ratio = results["overhead"]["ratio"]
-    if ratio < MIN_QUICK_RATIO:
-        print(f"FAIL: detector overhead ratio {ratio:.3f} < {MIN_QUICK_RATIO}", file=sys.stderr)
+    return _overhead_gate(args, video, results["overhead"]["ratio"])
+
+
+def _overhead_gate(args: argparse.Namespace, video: Path, ratio: float) -> int:
+    """Fail below MIN_QUICK_RATIO, once a second measurement confirms it: a regression in our
+    pre- or post-processing shows in both, a burst of load from elsewhere rarely does."""
+    if ratio >= MIN_QUICK_RATIO:
+        return 0
+    again = _overhead(args, video)["ratio"]
+    print(f"overhead ratio {ratio:.3f} below {MIN_QUICK_RATIO}; measured again: {again:.3f}")
+    if again < MIN_QUICK_RATIO:
+        print(f"FAIL: detector overhead ratio {again:.3f} < {MIN_QUICK_RATIO}", file=sys.stderr)
         return 1
     return 0
 
@@ -124,7 +133,7 @@ def _overhead(args: argparse.Namespace, video: Path) -> dict[str, float]:
     from pipeline.benchmark.overhead import measure_overhead
 
     images = _frames(video, 10)
-    rounds = 4 if args.quick else 10
+    rounds = 9 if args.quick else 15  # about 0.7 s a round
     result = measure_overhead(args.model, images, args.imgsz, args.threads, rounds=rounds)
     return {
         "bare_fps": round(result.bare_fps, 2),

@@ -6,10 +6,11 @@ within the stationary tolerance of that position and is seen again within `max_g
 - For its first `SETTLE_S` the reference follows the box, as long as the box stays within the
   tolerance of the first one: a car backing into a bay is first seen mid-manoeuvre, and its
   settled box, not that first glimpse, is where it stands.
-- Afterwards a box that grows around the reference (a car first seen half out of the picture
-  or half behind another vehicle, then whole) becomes the new reference. Otherwise a partial
-  box stays the reference, and the parked car, partly hidden later by a passing bus, can look
-  as if it had moved. The tolerance stays in units of the settled box's height: a grown box
+- Afterwards a box that grows around the reference, out of one side (a car first seen half
+  out of the picture or half behind another vehicle, then whole), becomes the new reference;
+  a vehicle creeping towards the camera grows on every side and does not. Without this a partial
+  box would stay the reference, and the parked car, partly hidden later by a passing bus, would
+  look moved. The tolerance stays in units of the settled box's height: a grown box
   may be two objects merged (a chair and the person by it), whose height would loosen it.
 - Moving away ends the candidate: the spot was seen vacated. If the object stops again, a new
   timer starts there.
@@ -21,15 +22,18 @@ within the stationary tolerance of that position and is seen again within `max_g
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
 from pipeline.geometry import Box, as_box, iou, overlap_of_smaller, stillness_offset
 
+RESTORED_MARK = "@restored-"  # restored timers' keys: the saved key, this, a random suffix
 VACATE_IOU = 0.15  # a same-size box this close to an empty spot's position passes through it
 SETTLE_S = 3.0  # a vehicle parking is still shifting this long after it is first seen
 GROWN_AREA = 1.15  # a still box this much larger than the reference, around it, replaces it
 AROUND_REFERENCE = 0.9  # share of the reference that the grown box must cover
+ONE_SIDE_SHARE = 0.25  # the other edges of a grown box move at most this share of the most
 
 
 def _area(box: Box) -> float:
@@ -37,14 +41,17 @@ def _area(box: Box) -> float:
 
 
 def _grown_around(box: Box, reference: Box) -> bool:
-    """The reference was a truncated view of this box: it is larger and covers the reference.
+    """The reference was a truncated view of this box: it is larger, covers the reference, and
+    grew out of one side (what hid the rest left, or the object came in from the edge).
 
-    An object driving through grows (nearer the camera) but moves as well, so its new box does
-    not cover the old one."""
-    return (
-        _area(box) >= GROWN_AREA * _area(reference)
-        and overlap_of_smaller(box, reference) >= AROUND_REFERENCE
-    )
+    A vehicle creeping towards the camera grows too, and may cover its old box, but all its
+    edges move outwards: growth on one side only tells the two apart."""
+    if _area(box) < GROWN_AREA * _area(reference):
+        return False
+    if overlap_of_smaller(box, reference) < AROUND_REFERENCE:
+        return False
+    moves = sorted(abs(b - r) for b, r in zip(box, reference, strict=True))
+    return moves[2] <= ONE_SIDE_SHARE * moves[3]
 
 
 @dataclass(frozen=True, slots=True)
@@ -256,10 +263,14 @@ class DwellTimers:
 
     def restore(self, key: str, state: dict[str, Any], now_t: float) -> None:
         """Put back a timer saved by `Candidate.state()`, its times already moved into this
-        stream's time base. It waits, from `now_t`, for a track born at its spot."""
+        stream's time base. It waits, from `now_t`, for a track born at its spot.
+
+        It gets a key of its own: the saved one is a track number of the earlier run, which
+        this run's tracker hands out again to other objects."""
+        base = key.split(RESTORED_MARK, 1)[0]
         self.restored.append(
             Candidate(
-                key=key,
+                key=f"{base}{RESTORED_MARK}{uuid.uuid4().hex[:8]}",
                 reference=as_box(state["reference"]),
                 first_seen_t=float(state["first_seen_t"]),
                 last_seen_t=now_t,

@@ -17,6 +17,7 @@ from pipeline.rules import Violation
 
 CONTINUE_IOU = 0.5
 PRESENCE_WRITE_EVERY_S = 30.0
+SPOT_MOVE_AFTER_S = 2.0  # a box unlike the incident's spot must last this long to become it
 
 
 class EarlierIncidents(Protocol):
@@ -57,6 +58,22 @@ class _Open:
     keys: set[str] = field(default_factory=set)
     ended_t: float | None = None
     written_t: float = 0.0
+    new_box: Box | None = None  # a box unlike `box`, waiting to last SPOT_MOVE_AFTER_S
+    new_box_since: float = 0.0
+
+    def follow(self, box: Box, t: float) -> None:
+        """The spot follows its object, but not a jump: a stall being packed up can bridge,
+        for a frame or two, to the next stall, and a spot stretched over both would swallow
+        that stall's own incident later. A change that lasts (an occluder gone for good) is
+        taken once it has held for SPOT_MOVE_AFTER_S."""
+        if iou(self.box, box) >= CONTINUE_IOU:
+            self.box, self.new_box = box, None
+        elif self.new_box is None or iou(self.new_box, box) < CONTINUE_IOU:
+            self.new_box, self.new_box_since = box, t
+        elif t - self.new_box_since >= SPOT_MOVE_AFTER_S:
+            self.box, self.new_box = box, None
+        else:
+            self.new_box = box
 
 
 class IncidentManager:
@@ -141,11 +158,7 @@ class IncidentManager:
         rec = item.record
         rec.last_seen_s = max(rec.last_seen_s, v.t)
         rec.last_seen_at = self.wall(rec.last_seen_s)
-        if iou(item.box, v.box) >= CONTINUE_IOU:
-            # The incident's spot follows its object, but not a jump: a stall being packed
-            # up can bridge, for a frame or two, to the next stall, and a spot stretched over
-            # both would swallow that stall's own incident later.
-            item.box = v.box
+        item.follow(v.box, v.t)
         if rec.presence is Presence.ended:
             item.ended_t = None
             return [self._set_presence(item, Presence.active, v.t)]

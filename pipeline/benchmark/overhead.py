@@ -22,10 +22,7 @@ from detector.types import Frame
 class Overhead:
     bare_fps: float
     backend_fps: float
-
-    @property
-    def ratio(self) -> float:
-        return self.backend_fps / self.bare_fps if self.bare_fps else 0.0
+    ratio: float  # median over rounds of backend/bare, each pair measured back to back
 
 
 def measure_overhead(
@@ -58,9 +55,14 @@ def measure_overhead(
             detector.detect([frames[i % len(frames)]])
         backend_rates.append(per_round / (time.perf_counter() - started))
     detector.close()
-    # Medians of alternating rounds: a burst of load from elsewhere hits one round, not the result.
+    # Medians of alternating rounds: a burst of load from elsewhere hits one round, not the
+    # result. The ratio pairs each backend round with the bare round just before it, so load
+    # that drifts over the run (a CI machine winding down other work) cancels out.
+    ratios = [b / a for a, b in zip(bare_rates, backend_rates, strict=True) if a > 0]
     return Overhead(
-        bare_fps=statistics.median(bare_rates), backend_fps=statistics.median(backend_rates)
+        bare_fps=statistics.median(bare_rates),
+        backend_fps=statistics.median(backend_rates),
+        ratio=statistics.median(ratios) if ratios else 0.0,
     )
 
 

@@ -24,11 +24,31 @@ def _first_seen_after(boxes: list[Box]) -> float:
     return seen[0].first_seen_t
 
 
-def test_whole_box_replaces_a_truncated_first_box_as_the_reference() -> None:
+def test_whole_box_seen_while_settling_becomes_the_reference() -> None:
     # Measured against the truncated first box, the partly hidden car has moved a quarter of
     # its height; measured against the whole car it has not moved at all.
     boxes = [ENTERING] + [WHOLE] * 20 + [RIGHT_END_HIDDEN]
     assert _first_seen_after(boxes) == 0.0
+
+
+def test_a_box_uncovered_after_settling_becomes_the_reference() -> None:
+    # Half hidden behind a stopped truck for 5 s, then whole when it leaves; later only the
+    # left end shows. Against the half-hidden box that left end would be far off.
+    half_hidden: Box = (562, 170, 634, 225)
+    left_end: Box = (518, 169, 560, 225)
+    assert _first_seen_after([half_hidden] * 10 + [WHOLE] * 10 + [left_end]) == 0.0
+
+
+def test_a_vehicle_creeping_towards_the_camera_restarts_its_timer() -> None:
+    # It grows a little every half second on all sides (nearer), and each box covers the
+    # last: growth, but not out of one side, so it never becomes a new reference.
+    boxes: list[Box] = []
+    for k in range(60):
+        scale = 1.012**k
+        half_w, height = 50 * scale, 50 * scale
+        bottom = 200 + 0.8 * k
+        boxes.append((350 - half_w, bottom - height, 350 + half_w, bottom))
+    assert _first_seen_after(boxes) > 0.0
 
 
 def test_a_car_driving_off_still_restarts_its_timer() -> None:
@@ -39,7 +59,7 @@ def test_a_car_driving_off_still_restarts_its_timer() -> None:
 def test_a_growing_box_that_does_not_cover_the_old_one_is_movement() -> None:
     # Nearer the camera and lower in the picture: larger, but not around the old box.
     nearer: Box = (500, 200, 640, 270)
-    assert _first_seen_after([WHOLE] * 3 + [nearer]) == 1.5
+    assert _first_seen_after([WHOLE] * 10 + [nearer]) == 5.0
 
 
 def test_a_grown_reference_does_not_loosen_the_tolerance() -> None:
@@ -71,3 +91,30 @@ def test_an_object_pushed_slowly_away_while_settling_restarts_its_timer() -> Non
     # Seed 31337: a stall's umbrella pushed off at a sixth of its height per half second.
     pushed: list[Box] = [(470 - 12 * k, 69, 558 - 12 * k, 143) for k in range(5)]
     assert _first_seen_after(pushed) > 0.0
+
+
+def test_a_restored_timer_does_not_share_its_key_with_a_new_track() -> None:
+    # After a restart the tracker numbers objects from 1 again: "t5" of the earlier run is
+    # not "t5" of this one.
+    timers = DwellTimers(tolerance=0.25, max_gap_s=10)
+    saved = {
+        "reference": list(WHOLE),
+        "first_seen_t": -600.0,
+        "last_seen_t": -1.0,
+        "box": list(WHOLE),
+        "classes": ["car"],
+        "confidence": 0.9,
+    }
+    timers.restore("t5", saved, now_t=0.0)
+    elsewhere: Box = (100, 170, 210, 225)
+    for t in (0.0, 0.5):
+        result = timers.update(
+            [
+                ZoneObject("t3", WHOLE, ("car",), 0.9, 0.0),
+                ZoneObject("t5", elsewhere, ("car",), 0.9, 0.0),
+            ],
+            t=t,
+        )
+    keys = {c.key: c for c in result.seen}
+    assert keys["t3"].first_seen_t == -600.0
+    assert keys["t3"].incident_key != keys["t5"].incident_key

@@ -57,3 +57,25 @@ def test_a_timer_taken_over_keeps_reporting_under_the_old_key() -> None:
         seen = timers.update([ZoneObject("t307", right_end, ("car",), 0.9, 6.0)], t=t).seen
     assert seen[0].first_seen_t == 0.0
     assert seen[0].incident_key == "t69"
+
+
+def test_a_lasting_change_of_box_moves_the_spot() -> None:
+    # The alert fires while a van hides most of the car; the van leaves and the whole car
+    # stands there for seconds. Later the car, hidden longer than the gap, comes back under
+    # a new identity: it continues the incident, because the spot took the whole car's box.
+    camera = app_config([zone("curb", dwell_s=20, max_gap_s=10)]).cameras[0]
+    manager = IncidentManager(camera, START)
+    partial: Box = (300, 150, 350, 205)
+    whole: Box = (225, 150, 350, 205)
+
+    def car(key: str, box: Box, t: float, first_seen_t: float) -> Violation:
+        return Violation(
+            "curb", RuleType.illegal_parking, key, first_seen_t, t, box, 0.9, ("car",), None
+        )
+
+    assert _opened(manager.observe([car("a", partial, 30.0, 10.0)], [], 30.0)) == 1
+    for step in range(8):
+        manager.observe([car("a", whole, 30.5 + step * 0.5, 10.0)], [], 30.5 + step * 0.5)
+    manager.observe([], [("curb", "a")], 45.0)  # hidden by a bus: the incident ends
+    back = car("b", whole, 70.0, 50.0)
+    assert _opened(manager.observe([back], [], 70.0)) == 0
