@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from pipeline.config import RuleType
 from pipeline.dwell import DwellTimers, ZoneObject
 from pipeline.geometry import Box
@@ -29,7 +31,7 @@ def _stall(key: str, box: Box, t: float, first_seen_t: float) -> Violation:
     )
 
 
-def _opened(events: list[object]) -> int:
+def _opened(events: Sequence[object]) -> int:
     return sum(isinstance(e, IncidentOpened) for e in events)
 
 
