@@ -26,7 +26,14 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
-from pipeline.geometry import Box, as_box, iou, overlap_of_smaller, stillness_offset
+from pipeline.geometry import (
+    Box,
+    as_box,
+    box_area,
+    iou,
+    overlap_of_smaller,
+    stillness_offset,
+)
 
 RESTORED_MARK = "@restored-"  # restored timers' keys: the saved key, this, a random suffix
 VACATE_IOU = 0.15  # a same-size box this close to an empty spot's position passes through it
@@ -36,8 +43,8 @@ AROUND_REFERENCE = 0.9  # share of the reference that the grown box must cover
 ONE_SIDE_SHARE = 0.25  # the other edges of a grown box move at most this share of the most
 
 
-def _area(box: Box) -> float:
-    return max(box[2] - box[0], 0.0) * max(box[3] - box[1], 0.0)
+def _height(box: Box) -> float:
+    return box[3] - box[1]
 
 
 def _grown_around(box: Box, reference: Box) -> bool:
@@ -46,7 +53,7 @@ def _grown_around(box: Box, reference: Box) -> bool:
 
     A vehicle creeping towards the camera grows too, and may cover its old box, but all its
     edges move outwards: growth on one side only tells the two apart."""
-    if _area(box) < GROWN_AREA * _area(reference):
+    if box_area(box) < GROWN_AREA * box_area(reference):
         return False
     if overlap_of_smaller(box, reference) < AROUND_REFERENCE:
         return False
@@ -179,7 +186,7 @@ class DwellTimers:
             confidence=obj.confidence,
             snapshot=snapshot,
             max_confidence=obj.confidence,
-            yardstick=obj.box[3] - obj.box[1],
+            yardstick=_height(obj.box),
             settles_at=t + SETTLE_S,
             first_box=obj.box,
         )
@@ -201,7 +208,7 @@ class DwellTimers:
                 result.dropped.append(cand)
 
     def _passes_through(self, box: Box, reference: Box) -> bool:
-        ratio = _area(box) / max(_area(reference), 1e-6)
+        ratio = box_area(box) / max(box_area(reference), 1e-6)
         return (
             0.5 <= ratio <= 2.0
             and iou(box, reference) >= VACATE_IOU
@@ -253,7 +260,7 @@ class DwellTimers:
         cand.observations += 1
         if t <= cand.settles_at:
             cand.reference = obj.box
-            cand.yardstick = obj.box[3] - obj.box[1]
+            cand.yardstick = _height(obj.box)
         elif _grown_around(obj.box, cand.reference):
             cand.reference = obj.box
         cand.box = obj.box

@@ -20,13 +20,13 @@ def as_box(values: Sequence[float]) -> Box:
 
 def iou(a: Box, b: Box) -> float:
     inter = _intersection(a, b)
-    union = _area(a) + _area(b) - inter
+    union = box_area(a) + box_area(b) - inter
     return inter / union if union > 0 else 0.0
 
 
 def overlap_of_smaller(a: Box, b: Box) -> float:
     """Intersection over the smaller box: 1.0 when one box lies inside the other."""
-    smaller = min(_area(a), _area(b))
+    smaller = min(box_area(a), box_area(b))
     return _intersection(a, b) / smaller if smaller > 0 else 0.0
 
 
@@ -126,5 +126,5 @@ def _intersection(a: Box, b: Box) -> float:
     return w * h if w > 0 and h > 0 else 0.0
 
 
-def _area(box: Box) -> float:
+def box_area(box: Box) -> float:
     return max(box[2] - box[0], 0.0) * max(box[3] - box[1], 0.0)

@@ -17,18 +17,19 @@ def _manager() -> IncidentManager:
     return IncidentManager(camera, START)
 
 
+def _violation(
+    zone_name: str, rule: RuleType, key: str, box: Box, t: float, first_seen_t: float
+) -> Violation:
+    classes = ("umbrella",) if rule is RuleType.street_vending else ("car",)
+    return Violation(zone_name, rule, key, first_seen_t, t, box, 0.9, classes, None)
+
+
 def _stall(key: str, box: Box, t: float, first_seen_t: float) -> Violation:
-    return Violation(
-        zone="sidewalk",
-        rule=RuleType.street_vending,
-        key=key,
-        first_seen_t=first_seen_t,
-        t=t,
-        box=box,
-        confidence=0.9,
-        classes=("umbrella",),
-        first_seen_snapshot=None,
-    )
+    return _violation("sidewalk", RuleType.street_vending, key, box, t, first_seen_t)
+
+
+def _car(key: str, box: Box, t: float, first_seen_t: float) -> Violation:
+    return _violation("curb", RuleType.illegal_parking, key, box, t, first_seen_t)
 
 
 def _opened(events: Sequence[object]) -> int:
@@ -70,14 +71,9 @@ def test_a_lasting_change_of_box_moves_the_spot() -> None:
     partial: Box = (300, 150, 350, 205)
     whole: Box = (225, 150, 350, 205)
 
-    def car(key: str, box: Box, t: float, first_seen_t: float) -> Violation:
-        return Violation(
-            "curb", RuleType.illegal_parking, key, first_seen_t, t, box, 0.9, ("car",), None
-        )
-
-    assert _opened(manager.observe([car("a", partial, 30.0, 10.0)], [], 30.0)) == 1
+    assert _opened(manager.observe([_car("a", partial, 30.0, 10.0)], [], 30.0)) == 1
     for step in range(8):
-        manager.observe([car("a", whole, 30.5 + step * 0.5, 10.0)], [], 30.5 + step * 0.5)
+        manager.observe([_car("a", whole, 30.5 + step * 0.5, 10.0)], [], 30.5 + step * 0.5)
     manager.observe([], [("curb", "a")], 45.0)  # hidden by a bus: the incident ends
-    back = car("b", whole, 70.0, 50.0)
+    back = _car("b", whole, 70.0, 50.0)
     assert _opened(manager.observe([back], [], 70.0)) == 0
