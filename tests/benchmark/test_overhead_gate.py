@@ -35,3 +35,28 @@ def test_a_low_ratio_confirmed_fails(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def test_a_low_ratio_not_confirmed_passes(monkeypatch: pytest.MonkeyPatch) -> None:
     assert _gate(monkeypatch, 0.85, 0.97) == (0, 1)
+
+
+def test_a_run_without_the_overhead_section_is_not_gated(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """`--only stages` once crashed with KeyError: the gate read a ratio this run never
+    measured. It must judge only its own run's measurement."""
+    out = tmp_path / "results.json"
+    out.write_text("{}")
+    monkeypatch.setattr(bench_cmd, "_stages", lambda _args, _video, _dets: {"inference": 1.0})
+    monkeypatch.setattr(bench_cmd, "_overhead", lambda *_: pytest.fail("overhead measured"))
+    model = tmp_path / "m.onnx"
+    model.write_bytes(b"x")
+    args = argparse.Namespace(
+        model=model,
+        quick=False,
+        only=["stages"],
+        naive_python=None,
+        out=out,
+        work_dir=tmp_path / "work",
+        crop_to_zones=False,
+        write_docs=None,
+    )
+    assert bench_cmd.run(args) == 0
+    assert '"stages_ms"' in out.read_text()
