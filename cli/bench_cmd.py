@@ -14,9 +14,9 @@ from typing import Any
 
 import cv2
 
-from detector.batching import BatchingDetector
+from detector.base import Detector
 from detector.config import DetectorConfig
-from detector.onnx_backend import OnnxDetector
+from detector.shared import shared_detector
 from pipeline.errors import InputError
 
 BENCH_MODEL = Path(__file__).resolve().parents[1] / "models" / "bench" / "yolo11n-640-random.onnx"
@@ -33,7 +33,19 @@ def register(sub: Any) -> None:
         "--model", type=Path, default=BENCH_MODEL, help="ONNX model (default: YOLO11n-sized)"
     )
     p.add_argument("--imgsz", type=int, default=640)
-    p.add_argument("--threads", type=int, default=os.cpu_count() or 2, help="ONNX Runtime threads")
+    p.add_argument(
+        "--threads",
+        type=int,
+        default=os.cpu_count() or 2,
+        help="ONNX Runtime threads for the overhead and stage measurements",
+    )
+    p.add_argument(
+        "--sessions",
+        type=int,
+        default=0,
+        help="inference sessions the cameras share in the density and latency runs "
+        "(detector.sessions; 0 = one single-threaded session per core)",
+    )
     p.add_argument("--work-dir", type=Path, default=Path(".streetwatch/bench"), help="test videos")
     p.add_argument("--out", type=Path, default=Path("bench-results.json"), help="JSON results")
     p.add_argument("--naive-python", help="a Python with Ultralytics, to measure the naive loop")
@@ -88,6 +100,7 @@ def run(args: argparse.Namespace) -> int:
         "stages": lambda: _stages(args, video, detections),
         "density": lambda: _density(args, video, args.model),
         "density_int8": lambda: _density(args, video, _int8_model(args, video)),
+        "sessions": lambda: _sessions(args, video, _int8_model(args, video), results),
         "latency": lambda: _latency(args, video),
         "naive": lambda: _naive(args, video),
     }
@@ -221,6 +234,28 @@ def _density(args: argparse.Namespace, video: Path, model: Path) -> dict[str, An
         detector.close()
 
 
+def _sessions(
+    args: argparse.Namespace, video: Path, model: Path, results: dict[str, Any]
+) -> dict[str, Any]:
+    """The int8 density's camera count under one session with every core as its threads
+    (the old layout) and under this run's sessions, one minute each, back to back."""
+    from pipeline.benchmark.density import run_trial
+
+    cameras = results.get("density_int8", {}).get("cameras", 0)
+    if not cameras:
+        raise InputError("the sessions comparison needs the int8 density (density_int8) first")
+    out: dict[str, Any] = {"cameras": cameras}
+    for label, sessions in (("one_session", 1), ("default_sessions", args.sessions)):
+        detector = _shared_detector(args, model, sessions)
+        try:
+            trial = run_trial(cameras, 60.0, video, detector, args.crop_to_zones)
+        finally:
+            detector.close()
+        print(f"  {label}: {trial.as_dict()}", flush=True)
+        out[label] = trial.as_dict()
+    return out
+
+
 def _confirmation_counts(best: int, tries: int = 4) -> list[int]:
     """Camera counts to confirm for five minutes, largest first.
 
@@ -260,9 +295,12 @@ def _naive(args: argparse.Namespace, video: Path) -> dict[str, Any]:
     return {"cameras": best, "trials": trials}
 
 
-def _shared_detector(args: argparse.Namespace, model: Path) -> BatchingDetector:
-    inner = OnnxDetector(DetectorConfig(model=model, imgsz=args.imgsz, threads=args.threads))
-    return BatchingDetector(inner, max_batch=8, max_wait_s=0.05)
+def _shared_detector(
+    args: argparse.Namespace, model: Path, sessions: int | None = None
+) -> Detector:
+    # What `serve` builds for its cameras, so the density measured is the product's.
+    count = args.sessions if sessions is None else sessions
+    return shared_detector(DetectorConfig(model=model, imgsz=args.imgsz, sessions=count))
 
 
 def _frames(video: Path, count: int) -> list[Any]:

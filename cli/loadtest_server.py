@@ -18,7 +18,7 @@ from api.app import create_app, freeze_startup_heap
 from api.events import make_incident_listener, make_update_listener
 from api.runtime import Runtime
 from cli.serve_cmd import build_runtime, run_with_workers
-from detector.base import create_detector
+from detector.shared import shared_detector
 from pipeline.benchmark.paced import PacedLoop
 from pipeline.config import AppConfig, CameraConfig
 from pipeline.live import LiveCamera, Supervisor
@@ -30,7 +30,7 @@ log = logging.getLogger(__name__)
 
 def add_paced_cameras(runtime: Runtime, app: AppConfig) -> None:
     """Like `serve`'s cameras, but every source is a looped, paced file."""
-    detector = create_detector(app.detector)
+    detector = shared_detector(app.detector)
     sink = IncidentSink(
         runtime.writer,
         runtime.store,

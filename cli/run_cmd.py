@@ -13,7 +13,7 @@ from typing import Any
 from api.events import make_incident_listener, make_update_listener
 from api.runtime import Runtime
 from cli.common import Storage, add_storage_args, detector_config, open_storage
-from detector.base import create_detector
+from detector.shared import shared_detector
 from pipeline.alerts import AlertBus
 from pipeline.config import AppConfig
 from pipeline.config_load import load_config
@@ -35,7 +35,7 @@ def register(sub: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     app = load_config(args.config)
-    detector = create_detector(detector_config(app.detector, args.model))
+    detector = shared_detector(detector_config(app.detector, args.model))
     storage = open_storage(args.data_dir)
     integrations, listeners, updates = _integrations(app, storage)
     sink = IncidentSink(

@@ -18,7 +18,7 @@ from api.runtime import Runtime
 from api.settings import ApiSettings
 from cli.api_workers import ApiWorkerPool, WorkerStartError, listening_socket
 from cli.common import add_storage_args, detector_config, open_storage
-from detector.base import create_detector
+from detector.shared import shared_detector
 from pipeline.alerts import AlertBus
 from pipeline.config import AppConfig
 from pipeline.config_load import load_config
@@ -74,7 +74,7 @@ def build_runtime(args: argparse.Namespace) -> tuple[ApiSettings, Runtime]:
 
 
 def _add_cameras(runtime: Runtime, app_config: AppConfig, model: Path | None) -> None:
-    detector = create_detector(detector_config(app_config.detector, model))
+    detector = shared_detector(detector_config(app_config.detector, model))
     sink = IncidentSink(
         runtime.writer,
         runtime.store,

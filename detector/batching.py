@@ -1,9 +1,13 @@
-"""One inference call for frames from several cameras.
+"""One inference call for frames from several cameras, on a fixed number of sessions.
 
-Each camera's analysis thread calls `detect()` as usual; a single worker gathers the frames
-that arrive within `max_wait_s` of the first (up to `max_batch`), runs them through the inner
-detector in one call and hands each caller its own result. Serialising inference this way
-also stops many threads from fighting over the same cores.
+Each camera's analysis thread calls `detect()` as usual; a worker per inner detector (an
+inference session) gathers the frames that arrive within `max_wait_s` of the first (up to
+`max_batch`), runs them in one call and hands each caller its own result. A fixed number of
+workers also stops many camera threads from fighting over the same cores.
+
+Several single-threaded sessions keep every core busy where one session's intra-op threads
+do not: one session's threads wait on each other between operators, and on the Python
+work around each call (`docs/performance.md` has the measurement).
 """
 
 from __future__ import annotations
@@ -30,12 +34,19 @@ class BatchingDetector(Detector):
     >>> shared = BatchingDetector(create_detector(config), max_batch=8)  # doctest: +SKIP
     """
 
-    def __init__(self, inner: Detector, max_batch: int = 8, max_wait_s: float = 0.05) -> None:
+    def __init__(
+        self,
+        inner: Detector | Sequence[Detector],
+        max_batch: int = 8,
+        max_wait_s: float = 0.05,
+    ) -> None:
         if max_batch < 1 or max_wait_s < 0:
             raise ValueError(
                 f"max_batch must be >= 1 and max_wait_s >= 0, got {max_batch}, {max_wait_s}"
             )
-        self.inner = inner
+        self.inners = [inner] if isinstance(inner, Detector) else list(inner)
+        if not self.inners:
+            raise ValueError("BatchingDetector needs at least one inner detector")
         self.max_batch = max_batch
         self.max_wait_s = max_wait_s
         self.calls = 0
@@ -43,16 +54,22 @@ class BatchingDetector(Detector):
         self._queue: list[_Request] = []
         self._cond = threading.Condition()
         self._closed = False
-        self._worker = threading.Thread(target=self._work, name="batching-detector", daemon=True)
-        self._worker.start()
+        self._workers = [
+            threading.Thread(
+                target=self._work, args=(d,), name=f"batching-detector-{i}", daemon=True
+            )
+            for i, d in enumerate(self.inners)
+        ]
+        for worker in self._workers:
+            worker.start()
 
     @property
     def class_names(self) -> tuple[str, ...]:
-        return self.inner.class_names
+        return self.inners[0].class_names
 
     @property
     def reads_pixels(self) -> bool:
-        return self.inner.reads_pixels
+        return self.inners[0].reads_pixels
 
     def detect(self, frames: Sequence[Frame]) -> list[Detections]:
         request = _Request(frames)
@@ -70,16 +87,18 @@ class BatchingDetector(Detector):
     def close(self) -> None:
         with self._cond:
             self._closed = True
-            self._cond.notify()
-        self._worker.join()
-        self.inner.close()
+            self._cond.notify_all()
+        for worker in self._workers:
+            worker.join()
+        for inner in self.inners:
+            inner.close()
 
-    def _work(self) -> None:
+    def _work(self, inner: Detector) -> None:
         while True:
             batch = self._next_batch()
             if batch is None:
                 return
-            self._run(batch)
+            self._run(inner, batch)
 
     def _next_batch(self) -> list[_Request] | None:
         with self._cond:
@@ -98,17 +117,18 @@ class BatchingDetector(Detector):
     def _full(self) -> bool:
         return self._closed or sum(len(r.frames) for r in self._queue) >= self.max_batch
 
-    def _run(self, batch: list[_Request]) -> None:
+    def _run(self, inner: Detector, batch: list[_Request]) -> None:
         frames = [f for r in batch for f in r.frames]
         try:
-            results = self.inner.detect(frames)
+            results = inner.detect(frames)
         except BaseException as exc:  # every waiting caller must learn of the failure
             for r in batch:
                 r.error = exc
                 r.done.set()
             return
-        self.calls += 1
-        self.frames += len(frames)
+        with self._cond:  # counted by several workers
+            self.calls += 1
+            self.frames += len(frames)
         start = 0
         for r in batch:
             r.result = results[start : start + len(r.frames)]

@@ -33,5 +33,17 @@ class DetectorConfig(BaseModel):
         default=None, description="class names when the model carries none in its metadata"
     )
     batch: int = Field(default=1, ge=1, le=64, description="frames per inference call")
-    threads: int = Field(default=0, ge=0, description="ONNX Runtime intra-op threads, 0 = auto")
+    threads: int = Field(
+        default=0,
+        ge=0,
+        description="ONNX Runtime intra-op threads per session, 0 = auto (with live cameras: "
+        "the CPU cores shared out among the sessions)",
+    )
+    sessions: int = Field(
+        default=0,
+        ge=0,
+        le=64,
+        description="inference sessions that live cameras share, each run by its own worker; "
+        "0 = one single-threaded session per CPU core",
+    )
     max_detections: int = Field(default=300, ge=1)

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import argparse
 import itertools
 import time
 from pathlib import Path
 from typing import Any
+
+import pytest
 
 from models.scripted import Scene, parked
 from pipeline.benchmark.density import Trial, find_density
@@ -83,3 +86,28 @@ def test_performance_markdown_reports_the_int8_density_beside_the_float_one() ->
     assert "| naive Ultralytics loop, cameras sustained | 10 (ours: 1.3 x, 2.0 x int8) |" in text
     int8_table = text.split("## Density trials, int8 model")[1]
     assert "| 20 (60 s) | True |" in int8_table.split("##")[0]
+
+
+def test_performance_markdown_shows_the_sessions_comparison() -> None:
+    results = _results(
+        density_int8={"cameras": 20, "trials": [_trial(20).as_dict()]},
+        sessions={
+            "cameras": 20,
+            "one_session": _trial(20, growth=3.0, rate=0.8).as_dict(),
+            "default_sessions": _trial(20).as_dict(),
+        },
+    )
+    text = performance_markdown(results, "streetwatch bench")
+    assert (
+        "| int8, 20 cameras, one session with every core as its threads (60 s) | not sustained: "
+        "min 0.8 detections/s" in text
+    )
+    assert "| int8, 20 cameras, one single-threaded session per core (60 s) | sustained: " in text
+
+
+def test_the_sessions_comparison_needs_the_int8_density() -> None:
+    from cli import bench_cmd
+    from pipeline.errors import InputError
+
+    with pytest.raises(InputError, match="needs the int8 density"):
+        bench_cmd._sessions(argparse.Namespace(), Path("v.mp4"), Path("m.onnx"), {})

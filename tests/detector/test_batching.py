@@ -73,3 +73,46 @@ def test_errors_reach_every_caller() -> None:
     with pytest.raises(RuntimeError, match="inference failed"):
         batching.detect([_frame(1)])
     batching.close()
+
+
+class Meeting(Echo):
+    """Returns only once `parties` inner detectors are inside `detect` at the same moment,
+    so a test fails (BrokenBarrierError) unless the sessions really run side by side."""
+
+    def __init__(self, barrier: threading.Barrier) -> None:
+        super().__init__()
+        self.barrier = barrier
+
+    def detect(self, frames: Sequence[Frame]) -> list[Detections]:
+        self.barrier.wait()
+        return super().detect(frames)
+
+
+def test_several_sessions_run_at_the_same_time_and_each_is_closed() -> None:
+    meeting = threading.Barrier(2, timeout=5)
+    inners = [Meeting(meeting), Meeting(meeting)]
+    batching = BatchingDetector(inners, max_batch=1, max_wait_s=0.0)
+    results: dict[int, float] = {}
+
+    def camera(i: int) -> None:
+        [dets] = batching.detect([_frame(i)])
+        results[i] = float(dets.xyxy[0, 0])
+
+    threads = [threading.Thread(target=camera, args=(i,)) for i in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert results == {0: 0.0, 1: 1.0}
+    assert [inner.sizes for inner in inners] == [[1], [1]]  # one frame through each session
+    closed: list[int] = []
+    for i, inner in enumerate(inners):
+        inner.close = lambda i=i: closed.append(i)  # type: ignore[method-assign]
+    batching.close()
+    assert sorted(closed) == [0, 1]
+    assert batching.calls == 2 and batching.frames == 2
+
+
+def test_no_sessions_is_refused() -> None:
+    with pytest.raises(ValueError, match="at least one inner detector"):
+        BatchingDetector([])

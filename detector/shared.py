@@ -1,0 +1,55 @@
+"""The detector that a process's live cameras share: a fixed set of inference sessions
+behind one queue (`BatchingDetector`), sized to the machine."""
+
+from __future__ import annotations
+
+import os
+
+from detector.base import Detector, create_detector
+from detector.batching import BatchingDetector
+from detector.config import DetectorConfig
+
+MAX_BATCH = 8  # frames one worker takes from the queue at a time
+BATCH_WAIT_S = 0.05  # how long a worker waits to fill a model batch; bounds the added delay
+
+
+def session_plan(config: DetectorConfig, cpus: int | None = None) -> tuple[int, int]:
+    """(sessions, intra-op threads per session) for `config` on a machine with `cpus` cores.
+
+    Single-threaded sessions, one per core, by default: on 2 cores they sustained about a
+    third more cameras than one session with 2 threads (`docs/performance.md`).
+
+    >>> session_plan(DetectorConfig(), cpus=4)
+    (4, 1)
+    >>> session_plan(DetectorConfig(sessions=2), cpus=8)
+    (2, 4)
+    >>> session_plan(DetectorConfig(sessions=1, threads=3), cpus=8)
+    (1, 3)
+    >>> session_plan(DetectorConfig(threads=2), cpus=8)
+    (4, 2)
+    """
+    cores = max(1, cpus if cpus is not None else (os.cpu_count() or 1))
+    if config.type == "ultralytics" and config.sessions == 0:
+        return 1, config.threads  # PyTorch runs its own thread pool across the cores
+    sessions = config.sessions or max(1, cores // max(1, config.threads))
+    threads = config.threads or max(1, cores // sessions)
+    return sessions, threads
+
+
+def shared_detector(config: DetectorConfig) -> Detector:
+    """The detector for many live cameras; recorded detections need no sessions."""
+    if config.type == "replay":
+        return create_detector(config)
+    sessions, threads = session_plan(config)
+    per_session = config.model_copy(update={"threads": threads})
+    inners: list[Detector] = []
+    try:
+        for _ in range(sessions):
+            inners.append(create_detector(per_session))
+    except BaseException:
+        for inner in inners:
+            inner.close()
+        raise
+    # Model batches of one gain nothing from waiting for other cameras' frames.
+    wait = BATCH_WAIT_S if config.batch > 1 else 0.0
+    return BatchingDetector(inners, max_batch=MAX_BATCH, max_wait_s=wait)
