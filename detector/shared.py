@@ -9,7 +9,6 @@ from detector.base import Detector, create_detector
 from detector.batching import BatchingDetector
 from detector.config import DetectorConfig
 
-MAX_BATCH = 8  # frames one worker takes from the queue at a time
 BATCH_WAIT_S = 0.05  # how long a worker waits to fill a model batch; bounds the added delay
 
 
@@ -50,6 +49,7 @@ def shared_detector(config: DetectorConfig) -> Detector:
         for inner in inners:
             inner.close()
         raise
-    # Model batches of one gain nothing from waiting for other cameras' frames.
+    # A worker takes one model call's frames, so no frame waits behind a busy worker while
+    # another is free; a model batch of one gains nothing from waiting for other cameras.
     wait = BATCH_WAIT_S if config.batch > 1 else 0.0
-    return BatchingDetector(inners, max_batch=MAX_BATCH, max_wait_s=wait)
+    return BatchingDetector(inners, max_batch=config.batch, max_wait_s=wait)
