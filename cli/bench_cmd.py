@@ -16,14 +16,15 @@ import cv2
 
 from detector.base import Detector
 from detector.config import DetectorConfig
-from detector.shared import shared_detector
+from detector.shared import session_plan, shared_detector
 from pipeline.errors import InputError
 
 BENCH_MODEL = Path(__file__).resolve().parents[1] / "models" / "bench" / "yolo11n-640-random.onnx"
 MIN_QUICK_RATIO = 0.9
-SECTIONS = ("overhead", "stages", "density", "density_int8", "latency", "naive")
-# Sections a full run measures by default; --quick leaves out the second density search.
-QUICK_SKIPS = ("density_int8",)
+SECTIONS = ("overhead", "stages", "density", "density_int8", "sessions", "latency", "naive")
+# Sections a full run measures by default; --quick leaves out the second density search
+# and the comparison that needs it.
+QUICK_SKIPS = ("density_int8", "sessions")
 
 
 def register(sub: Any) -> None:
@@ -75,11 +76,15 @@ def run(args: argparse.Namespace) -> int:
         for s in SECTIONS
         if (s != "naive" or args.naive_python) and not (args.quick and s in QUICK_SKIPS)
     ]
+    if args.sessions < 0:
+        raise InputError(f"--sessions must be 0 (one per core) or more, got {args.sessions}")
     if "density_int8" in wanted and not _can_quantize():
         if args.only:
             raise InputError("--only density_int8 needs the onnx package: pip install onnx")
         print("(no int8 density: quantising needs the onnx package, pip install onnx)")
         wanted.remove("density_int8")
+        if "sessions" in wanted:
+            wanted.remove("sessions")
     if "naive" in wanted and not args.naive_python:
         raise InputError("--only naive needs --naive-python (a Python with Ultralytics)")
     # With --only, the other sections' figures stay as an earlier run in --out measured them.
@@ -91,6 +96,13 @@ def run(args: argparse.Namespace) -> int:
             "quick": args.quick,
             "model": str(args.model),
             "crop_to_zones": args.crop_to_zones,
+            "shared_detector": dict(
+                zip(
+                    ("sessions", "threads"),
+                    session_plan(_detector_config(args, args.model, args.sessions)),
+                    strict=True,
+                )
+            ),
         }
     )
     run = {"command": command, "sections": wanted, "date": results["machine"]["date"]}
@@ -100,7 +112,7 @@ def run(args: argparse.Namespace) -> int:
         "stages": lambda: _stages(args, video, detections),
         "density": lambda: _density(args, video, args.model),
         "density_int8": lambda: _density(args, video, _int8_model(args, video)),
-        "sessions": lambda: _sessions(args, video, _int8_model(args, video), results),
+        "sessions": lambda: _sessions(args, video, results),
         "latency": lambda: _latency(args, video),
         "naive": lambda: _naive(args, video),
     }
@@ -234,25 +246,26 @@ def _density(args: argparse.Namespace, video: Path, model: Path) -> dict[str, An
         detector.close()
 
 
-def _sessions(
-    args: argparse.Namespace, video: Path, model: Path, results: dict[str, Any]
-) -> dict[str, Any]:
-    """The int8 density's camera count under one session with every core as its threads
-    (the old layout) and under this run's sessions, one minute each, back to back."""
+def _sessions(args: argparse.Namespace, video: Path, results: dict[str, Any]) -> dict[str, Any]:
+    """At the int8 density's camera count, one minute each, back to back: one session with
+    every core as its intra-op threads, then the sessions this run's cameras used."""
     from pipeline.benchmark.density import run_trial
 
     cameras = results.get("density_int8", {}).get("cameras", 0)
     if not cameras:
         raise InputError("the sessions comparison needs the int8 density (density_int8) first")
-    out: dict[str, Any] = {"cameras": cameras}
+    model = _int8_model(args, video)
+    out: dict[str, Any] = {"cameras": cameras, "cameras_from": "density_int8 in --out"}
     for label, sessions in (("one_session", 1), ("default_sessions", args.sessions)):
-        detector = _shared_detector(args, model, sessions)
+        config = _detector_config(args, model, sessions)
+        detector = shared_detector(config)
         try:
             trial = run_trial(cameras, 60.0, video, detector, args.crop_to_zones)
         finally:
             detector.close()
-        print(f"  {label}: {trial.as_dict()}", flush=True)
-        out[label] = trial.as_dict()
+        plan = dict(zip(("sessions", "threads"), session_plan(config), strict=True))
+        print(f"  {label} {plan}: {trial.as_dict()}", flush=True)
+        out[label] = {**trial.as_dict(), **plan}
     return out
 
 
@@ -295,12 +308,13 @@ def _naive(args: argparse.Namespace, video: Path) -> dict[str, Any]:
     return {"cameras": best, "trials": trials}
 
 
-def _shared_detector(
-    args: argparse.Namespace, model: Path, sessions: int | None = None
-) -> Detector:
+def _detector_config(args: argparse.Namespace, model: Path, sessions: int) -> DetectorConfig:
+    return DetectorConfig(model=model, imgsz=args.imgsz, sessions=sessions)
+
+
+def _shared_detector(args: argparse.Namespace, model: Path) -> Detector:
     # What `serve` builds for its cameras, so the density measured is the product's.
-    count = args.sessions if sessions is None else sessions
-    return shared_detector(DetectorConfig(model=model, imgsz=args.imgsz, sessions=count))
+    return shared_detector(_detector_config(args, model, args.sessions))
 
 
 def _frames(video: Path, count: int) -> list[Any]:

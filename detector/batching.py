@@ -90,8 +90,14 @@ class BatchingDetector(Detector):
             self._cond.notify_all()
         for worker in self._workers:
             worker.join()
-        for inner in self.inners:
-            inner.close()
+        failures: list[Exception] = []
+        for inner in self.inners:  # each closed even when another fails to
+            try:
+                inner.close()
+            except Exception as exc:
+                failures.append(exc)
+        if failures:
+            raise failures[0]
 
     def _work(self, inner: Detector) -> None:
         while True:
@@ -102,17 +108,19 @@ class BatchingDetector(Detector):
 
     def _next_batch(self) -> list[_Request] | None:
         with self._cond:
-            while not self._queue and not self._closed:
-                self._cond.wait()
-            if not self._queue:
-                return None
-            if self.max_wait_s > 0:
-                # Wait a little for other cameras' frames, bounded so no alert waits long.
-                self._cond.wait_for(self._full, self.max_wait_s)
-            taken: list[_Request] = []
-            while self._queue and sum(len(r.frames) for r in taken) < self.max_batch:
-                taken.append(self._queue.pop(0))
-            return taken
+            while True:
+                while not self._queue and not self._closed:
+                    self._cond.wait()
+                if not self._queue:
+                    return None
+                if self.max_wait_s > 0:
+                    # Wait a little for other cameras' frames, bounded so no alert waits long.
+                    self._cond.wait_for(self._full, self.max_wait_s)
+                taken: list[_Request] = []
+                while self._queue and sum(len(r.frames) for r in taken) < self.max_batch:
+                    taken.append(self._queue.pop(0))
+                if taken:  # another worker may have emptied the queue while this one waited
+                    return taken
 
     def _full(self) -> bool:
         return self._closed or sum(len(r.frames) for r in self._queue) >= self.max_batch
@@ -121,6 +129,10 @@ class BatchingDetector(Detector):
         frames = [f for r in batch for f in r.frames]
         try:
             results = inner.detect(frames)
+            if len(results) != len(frames):
+                raise RuntimeError(
+                    f"detector returned {len(results)} results for {len(frames)} frames"
+                )
         except BaseException as exc:  # every waiting caller must learn of the failure
             for r in batch:
                 r.error = exc

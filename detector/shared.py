@@ -9,14 +9,16 @@ from detector.base import Detector, create_detector
 from detector.batching import BatchingDetector
 from detector.config import DetectorConfig
 
+MAX_SESSIONS = 64
 BATCH_WAIT_S = 0.05  # how long a worker waits to fill a model batch; bounds the added delay
 
 
 def session_plan(config: DetectorConfig, cpus: int | None = None) -> tuple[int, int]:
     """(sessions, intra-op threads per session) for `config` on a machine with `cpus` cores.
 
-    Single-threaded sessions, one per core, by default: on 2 cores they sustained about a
-    third more cameras than one session with 2 threads (`docs/performance.md`).
+    Single-threaded sessions, one per core, by default: on 2 cores they sustained more
+    cameras than one session with 2 threads (`docs/performance.md` compares the two in
+    one run). Cores are those this process may run on (CPU affinity), at most 64.
 
     >>> session_plan(DetectorConfig(), cpus=4)
     (4, 1)
@@ -27,12 +29,20 @@ def session_plan(config: DetectorConfig, cpus: int | None = None) -> tuple[int, 
     >>> session_plan(DetectorConfig(threads=2), cpus=8)
     (4, 2)
     """
-    cores = max(1, cpus if cpus is not None else (os.cpu_count() or 1))
+    cores = min(MAX_SESSIONS, max(1, cpus if cpus is not None else usable_cpus()))
     if config.type == "ultralytics" and config.sessions == 0:
         return 1, config.threads  # PyTorch runs its own thread pool across the cores
     sessions = config.sessions or max(1, cores // max(1, config.threads))
     threads = config.threads or max(1, cores // sessions)
     return sessions, threads
+
+
+def usable_cpus() -> int:
+    """Cores this process may run on: a container pinned to 2 of a host's 64 gets 2."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
 
 
 def shared_detector(config: DetectorConfig) -> Detector:

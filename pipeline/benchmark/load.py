@@ -28,6 +28,8 @@ from typing import Any
 import httpx
 import yaml
 
+from detector.config import DetectorConfig
+from detector.shared import session_plan
 from pipeline.benchmark import load_scene
 from pipeline.benchmark.load_clients import (
     ClientPlan,
@@ -113,8 +115,7 @@ def _run_in(options: LoadOptions, work: Path, command: str) -> LoadReport:
         machine=f"{os.cpu_count()} CPUs, {platform.machine()}, Python {platform.python_version()}",
         load_average_before=_rounded(load_before),
         load_average_after=_rounded(os.getloadavg()),
-        detector="onnx demo model (models/demo/streetwatch-demo.onnx, 320 px, 1 thread), "
-        "1 detection/s per camera",
+        detector=_detector_description(),
         clients=options.clients,
         client_processes=options.processes,
         api_workers=options.api_workers,
@@ -364,3 +365,11 @@ def alert_figures(listeners: list[Listener], published: dict[str, datetime]) -> 
 def _rounded(values: tuple[float, float, float]) -> tuple[float, float, float]:
     a, b, c = (round(v, 2) for v in values)
     return a, b, c
+
+
+def _detector_description() -> str:
+    sessions, threads = session_plan(DetectorConfig(threads=1))
+    return (
+        f"onnx demo model (models/demo/streetwatch-demo.onnx, 320 px, {sessions} session(s) "
+        f"of {threads} thread(s) shared by the cameras), 1 detection/s per camera"
+    )

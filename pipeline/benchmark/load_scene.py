@@ -125,7 +125,7 @@ def camera_config(videos: list[Path], cameras: int) -> dict[str, Any]:
             "model": str(DEMO_MODEL),
             "imgsz": 320,
             "confidence": 0.3,
-            "threads": 1,  # eight cameras share two cores: no thread oversubscription
+            "threads": 1,  # single-threaded sessions, one per core, shared by the cameras
         },
         "evidence": {"pre_s": 3, "post_s": 3},
     }

@@ -72,35 +72,32 @@ def _sessions_rows(ab: dict[str, Any] | None) -> list[str]:
     if ab is None:
         return []
 
-    def cell(trial: dict[str, Any]) -> str:
+    def row(trial: dict[str, Any]) -> str:
         verdict = "sustained" if trial["sustained"] else "not sustained"
         return (
-            f"{verdict}: min {trial['min_detections_per_s']} detections/s, analysis lag "
-            f"{trial['analysis_lag_s']} s, {trial['cpu_cores']} cores busy"
+            f"| int8, {ab['cameras']} cameras, {trial['sessions']} session(s) of "
+            f"{trial['threads']} thread(s) (60 s) | {verdict}: min "
+            f"{trial['min_detections_per_s']} detections/s, analysis lag "
+            f"{trial['analysis_lag_s']} s, {trial['cpu_cores']} cores busy |"
         )
 
-    n = ab["cameras"]
-    return [
-        f"| int8, {n} cameras, one session with every core as its threads (60 s) | "
-        f"{cell(ab['one_session'])} |",
-        f"| int8, {n} cameras, one single-threaded session per core (60 s) | "
-        f"{cell(ab['default_sessions'])} |",
-    ]
+    return [row(ab["one_session"]), row(ab["default_sessions"])]
 
 
 TECHNIQUES = """## Techniques kept, and two left off by default
 
-- **One single-threaded inference session per core** (`detector.sessions`, default 0 =
-  one per core): one session with two intra-op threads left part of the second core idle
-  (its threads wait for each other between operators, and for the Python work around each
-  call), so it fell behind at a camera count the per-core sessions hold; compare the two
-  int8 rows of the table above, measured back to back.
+- **One single-threaded inference session per core**, shared by all cameras through one
+  queue (`detector.sessions`, default 0 = one per core): one session with every core as
+  its intra-op threads leaves part of the cores idle (its threads wait for each other
+  between operators, and for the Python work around each call); compare the two int8 rows
+  of the table above, measured back to back. A worker takes one model call's frames from
+  the queue (`detector.batch`, default 1), so no frame waits behind a busy worker.
 
 - **Rect input** (`detector.rect`, on by default for dynamic-size models): 720p frames go in
   as 384 x 640 instead of 640 x 640, at the same scale; compare `inference` with
   `inference_square_input` in the stage costs. The demo scenario's scores did not change.
-- **Keyframe decoding** (PyAV reader, `decode: auto`) and **batching** across cameras
-  (one shared detector): see the density trials.
+- **Keyframe decoding** (PyAV reader, `decode: auto`): see `decode_pyav_per_keyframe`
+  against 25 x `decode_opencv_every_frame` in the stage costs.
 - **Int8 model** (`streetwatch model quantize`, opt-in: point `detector.model` at the
   int8 file): static int8 with ONNX Runtime, per-channel weights, the head's decoding kept
   float; compare `inference_timed_alone` with `inference_int8_timed_alone`, and the int8

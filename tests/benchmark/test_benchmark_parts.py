@@ -93,16 +93,20 @@ def test_performance_markdown_shows_the_sessions_comparison() -> None:
         density_int8={"cameras": 20, "trials": [_trial(20).as_dict()]},
         sessions={
             "cameras": 20,
-            "one_session": _trial(20, growth=3.0, rate=0.8).as_dict(),
-            "default_sessions": _trial(20).as_dict(),
+            "one_session": {
+                **_trial(20, growth=3.0, rate=0.8).as_dict(),
+                "sessions": 1,
+                "threads": 2,
+            },
+            "default_sessions": {**_trial(20).as_dict(), "sessions": 2, "threads": 1},
         },
     )
     text = performance_markdown(results, "streetwatch bench")
     assert (
-        "| int8, 20 cameras, one session with every core as its threads (60 s) | not sustained: "
+        "| int8, 20 cameras, 1 session(s) of 2 thread(s) (60 s) | not sustained: "
         "min 0.8 detections/s" in text
     )
-    assert "| int8, 20 cameras, one single-threaded session per core (60 s) | sustained: " in text
+    assert "| int8, 20 cameras, 2 session(s) of 1 thread(s) (60 s) | sustained: " in text
 
 
 def test_the_sessions_comparison_needs_the_int8_density() -> None:
@@ -110,4 +114,15 @@ def test_the_sessions_comparison_needs_the_int8_density() -> None:
     from pipeline.errors import InputError
 
     with pytest.raises(InputError, match="needs the int8 density"):
-        bench_cmd._sessions(argparse.Namespace(), Path("v.mp4"), Path("m.onnx"), {})
+        bench_cmd._sessions(argparse.Namespace(), Path("v.mp4"), {})
+
+
+def test_the_sessions_comparison_can_be_asked_for_alone() -> None:
+    import argparse as ap
+
+    from cli import bench_cmd
+
+    parser = ap.ArgumentParser()
+    bench_cmd.register(parser.add_subparsers())
+    args = parser.parse_args(["bench", "--only", "sessions", "--sessions", "2"])
+    assert args.only == ["sessions"] and args.sessions == 2

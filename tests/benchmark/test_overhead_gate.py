@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from cli import bench_cmd
+from pipeline.benchmark import scene
 
 
 def _gate(monkeypatch: pytest.MonkeyPatch, first: float, again: float) -> tuple[int, int]:
@@ -45,6 +46,9 @@ def test_a_run_without_the_overhead_section_is_not_gated(
     out = tmp_path / "results.json"
     out.write_text("{}")
     monkeypatch.setattr(bench_cmd, "_stages", lambda _args, _video, _dets: {"inference": 1.0})
+    monkeypatch.setattr(
+        scene, "write_bench_video", lambda folder, seconds: (folder / "v.mp4", folder / "d.jsonl")
+    )
     monkeypatch.setattr(bench_cmd, "_overhead", lambda *_: pytest.fail("overhead measured"))
     model = tmp_path / "m.onnx"
     model.write_bytes(b"x")
@@ -57,6 +61,8 @@ def test_a_run_without_the_overhead_section_is_not_gated(
         work_dir=tmp_path / "work",
         crop_to_zones=False,
         write_docs=None,
+        sessions=0,
+        imgsz=640,
     )
     assert bench_cmd.run(args) == 0
     assert '"stages_ms"' in out.read_text()

@@ -20,6 +20,10 @@ class Echo(Detector):
     def __init__(self, fail: bool = False) -> None:
         self.sizes: list[int] = []
         self.fail = fail
+        self.closed = False
+
+    def close(self) -> None:
+        self.closed = True
 
     @property
     def class_names(self) -> tuple[str, ...]:
@@ -105,14 +109,57 @@ def test_several_sessions_run_at_the_same_time_and_each_is_closed() -> None:
         t.join()
     assert results == {0: 0.0, 1: 1.0}
     assert [inner.sizes for inner in inners] == [[1], [1]]  # one frame through each session
-    closed: list[int] = []
-    for i, inner in enumerate(inners):
-        inner.close = lambda i=i: closed.append(i)  # type: ignore[method-assign]
     batching.close()
-    assert sorted(closed) == [0, 1]
+    assert all(inner.closed for inner in inners)
     assert batching.calls == 2 and batching.frames == 2
+
+
+class StuckShut(Echo):
+    def close(self) -> None:
+        raise OSError("cannot release")
+
+
+def test_one_session_failing_to_close_leaves_none_open() -> None:
+    inners = [StuckShut(), Echo()]
+    batching = BatchingDetector(inners)
+    with pytest.raises(OSError, match="cannot release"):
+        batching.close()
+    assert inners[1].closed
 
 
 def test_no_sessions_is_refused() -> None:
     with pytest.raises(ValueError, match="at least one inner detector"):
         BatchingDetector([])
+
+
+class Short(Echo):
+    def detect(self, frames: Sequence[Frame]) -> list[Detections]:
+        return super().detect(frames)[1:]
+
+
+def test_a_detector_answering_too_few_frames_fails_its_callers_and_not_the_worker() -> None:
+    batching = BatchingDetector(Short(), max_batch=2, max_wait_s=0.0)
+    with pytest.raises(RuntimeError, match="returned 0 results for 1 frames"):
+        batching.detect([_frame(1)])
+    with pytest.raises(RuntimeError, match="returned 0 results"):  # the worker still serves
+        batching.detect([_frame(2)])
+    batching.close()
+
+
+def test_workers_waiting_to_fill_a_batch_never_run_an_empty_one() -> None:
+    inners = [Echo(), Echo(), Echo()]
+    batching = BatchingDetector(inners, max_batch=4, max_wait_s=0.05)
+
+    def camera(i: int) -> None:
+        batching.detect([_frame(i)])
+
+    for _ in range(5):
+        threads = [threading.Thread(target=camera, args=(i,)) for i in range(3)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    batching.close()
+    sizes = [n for inner in inners for n in inner.sizes]
+    assert sum(sizes) == 15 and 0 not in sizes
+    assert batching.calls == len(sizes)

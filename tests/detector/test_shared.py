@@ -24,7 +24,8 @@ from tests.detector.onnx_models import constant_model, save_model, yolov8_output
         ({"sessions": 3}, 2, (3, 1)),  # never fewer than one thread
         ({"threads": 2}, 8, (4, 2)),
         ({"sessions": 2, "threads": 3}, 8, (2, 3)),  # both given: taken as they are
-        ({"type": "ultralytics"}, 8, (1, 0)),  # PyTorch spreads one model over the cores
+        ({"type": "ultralytics"}, 8, (1, 0)),  # one model; PyTorch spreads it over the cores
+        ({}, 200, (64, 1)),  # at most 64 sessions
     ],
 )
 def test_session_plan(settings: dict[str, object], cpus: int, plan: tuple[int, int]) -> None:
