@@ -96,13 +96,7 @@ def run(args: argparse.Namespace) -> int:
             "quick": args.quick,
             "model": str(args.model),
             "crop_to_zones": args.crop_to_zones,
-            "shared_detector": dict(
-                zip(
-                    ("sessions", "threads"),
-                    session_plan(_detector_config(args, args.model, args.sessions)),
-                    strict=True,
-                )
-            ),
+            "shared_detector": _plan(_detector_config(args, args.model, args.sessions)),
         }
     )
     run = {"command": command, "sections": wanted, "date": results["machine"]["date"]}
@@ -263,7 +257,7 @@ def _sessions(args: argparse.Namespace, video: Path, results: dict[str, Any]) ->
             trial = run_trial(cameras, 60.0, video, detector, args.crop_to_zones)
         finally:
             detector.close()
-        plan = dict(zip(("sessions", "threads"), session_plan(config), strict=True))
+        plan = _plan(config)
         print(f"  {label} {plan}: {trial.as_dict()}", flush=True)
         out[label] = {**trial.as_dict(), **plan}
     return out
@@ -310,6 +304,11 @@ def _naive(args: argparse.Namespace, video: Path) -> dict[str, Any]:
 
 def _detector_config(args: argparse.Namespace, model: Path, sessions: int) -> DetectorConfig:
     return DetectorConfig(model=model, imgsz=args.imgsz, sessions=sessions)
+
+
+def _plan(config: DetectorConfig) -> dict[str, int]:
+    sessions, threads = session_plan(config)
+    return {"sessions": sessions, "threads": threads}
 
 
 def _shared_detector(args: argparse.Namespace, model: Path) -> Detector:

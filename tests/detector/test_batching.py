@@ -44,20 +44,26 @@ def _frame(i: int) -> Frame:
     return Frame(np.zeros((8, 8, 3), np.uint8), float(i), i)
 
 
-def test_concurrent_callers_are_batched_and_get_their_own_results() -> None:
-    inner = Echo()
-    batching = BatchingDetector(inner, max_batch=8, max_wait_s=0.1)
+def _cameras_at_once(batching: BatchingDetector, cameras: int) -> dict[int, float]:
+    """Camera threads detecting one frame each at once: camera i -> the x1 it got back."""
     results: dict[int, float] = {}
 
     def camera(i: int) -> None:
         [dets] = batching.detect([_frame(i)])
         results[i] = float(dets.xyxy[0, 0])
 
-    threads = [threading.Thread(target=camera, args=(i,)) for i in range(8)]
+    threads = [threading.Thread(target=camera, args=(i,)) for i in range(cameras)]
     for t in threads:
         t.start()
     for t in threads:
         t.join()
+    return results
+
+
+def test_concurrent_callers_are_batched_and_get_their_own_results() -> None:
+    inner = Echo()
+    batching = BatchingDetector(inner, max_batch=8, max_wait_s=0.1)
+    results = _cameras_at_once(batching, 8)
     batching.close()
     assert results == {i: float(i) for i in range(8)}
     assert max(inner.sizes) > 1  # at least some frames shared a call
@@ -96,17 +102,7 @@ def test_several_sessions_run_at_the_same_time_and_each_is_closed() -> None:
     meeting = threading.Barrier(2, timeout=5)
     inners = [Meeting(meeting), Meeting(meeting)]
     batching = BatchingDetector(inners, max_batch=1, max_wait_s=0.0)
-    results: dict[int, float] = {}
-
-    def camera(i: int) -> None:
-        [dets] = batching.detect([_frame(i)])
-        results[i] = float(dets.xyxy[0, 0])
-
-    threads = [threading.Thread(target=camera, args=(i,)) for i in range(2)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    results = _cameras_at_once(batching, 2)
     assert results == {0: 0.0, 1: 1.0}
     assert [inner.sizes for inner in inners] == [[1], [1]]  # one frame through each session
     batching.close()
@@ -150,15 +146,8 @@ def test_workers_waiting_to_fill_a_batch_never_run_an_empty_one() -> None:
     inners = [Echo(), Echo(), Echo()]
     batching = BatchingDetector(inners, max_batch=4, max_wait_s=0.05)
 
-    def camera(i: int) -> None:
-        batching.detect([_frame(i)])
-
     for _ in range(5):
-        threads = [threading.Thread(target=camera, args=(i,)) for i in range(3)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
+        _cameras_at_once(batching, 3)
     batching.close()
     sizes = [n for inner in inners for n in inner.sizes]
     assert sum(sizes) == 15 and 0 not in sizes
