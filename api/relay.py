@@ -10,7 +10,8 @@ What a worker cannot read from the database comes over a socket pair per worker
 
 - main -> worker: `("event", dict)` every event of the main bus (new incidents, updates,
   camera states), delivered to the worker's WebSocket listeners; `("cameras", list)` the
-  live status and newest picture of each running camera, once a second.
+  live status of each running camera once a second, with its newest picture every
+  PICTURE_EVERY_S (None in between: the worker keeps the one it has).
 - worker -> main: `("ready", None)` once the worker has started; `("publish", dict)`
   an event raised by a route in the worker (a status change), published on the main bus
   (so integrations see it and every process's listeners get it once); `("zones", name)`
@@ -48,6 +49,9 @@ from pipeline.store import catalog
 logger = logging.getLogger(__name__)
 
 SNAPSHOT_EVERY_S = 1.0
+# Pictures serve the zone editor's backdrop; cameras encode a frame only when asked, so
+# asking every second for every camera would cost more CPU than all the cameras' rules.
+PICTURE_EVERY_S = 10.0
 # A peer that has not taken a message within this time is cut off: one hung worker must
 # not hold up the events of the others (the pool then restarts it).
 SEND_TIMEOUT_S = 2.0
@@ -102,9 +106,15 @@ class RelayHub:
     """The main process's end: forwards its bus and camera states to every worker and
     carries out what workers ask for."""
 
-    def __init__(self, runtime: Runtime, snapshot_every_s: float = SNAPSHOT_EVERY_S) -> None:
+    def __init__(
+        self,
+        runtime: Runtime,
+        snapshot_every_s: float = SNAPSHOT_EVERY_S,
+        picture_every_s: float = PICTURE_EVERY_S,
+    ) -> None:
         self.runtime = runtime
         self.snapshot_every_s = snapshot_every_s
+        self.picture_every_s = picture_every_s
         self._links: list[RelayLink] = []
         self._lock = threading.Lock()
         self._stop = threading.Event()
@@ -169,11 +179,20 @@ class RelayHub:
                 self._broadcast(("event", event))
 
     def _push_cameras(self) -> None:
+        pictures_at = time.monotonic()
         while not self._stop.wait(self.snapshot_every_s):
-            self._broadcast(("cameras", self._camera_states()))
+            with_pictures = time.monotonic() >= pictures_at
+            if with_pictures:
+                pictures_at = time.monotonic() + self.picture_every_s
+            self._broadcast(("cameras", self._camera_states(with_pictures)))
 
-    def _camera_states(self) -> list[tuple[dict[str, Any], bytes | None]]:
-        return [(asdict(c.status), c.latest_jpeg) for c in list(self.runtime.cameras.values())]
+    def _camera_states(
+        self, with_pictures: bool = True
+    ) -> list[tuple[dict[str, Any], bytes | None]]:
+        return [
+            (asdict(c.status), c.latest_jpeg if with_pictures else None)
+            for c in list(self.runtime.cameras.values())
+        ]
 
     def _read(self, link: RelayLink) -> None:
         while not self._stop.is_set():
@@ -294,4 +313,5 @@ class RelayClient:
                 runtime.cameras[name] = camera
             fields = {**fields, "state": CameraState(fields["state"])}
             camera.status = CameraStatus(**fields)
-            camera.latest_jpeg = jpeg
+            if jpeg is not None and isinstance(camera, RemoteCamera):
+                camera.latest_jpeg = jpeg

@@ -25,7 +25,9 @@ class CameraHandle(Protocol):
 
     camera: CameraConfig
     status: CameraStatus
-    latest_jpeg: bytes | None
+
+    @property
+    def latest_jpeg(self) -> bytes | None: ...
 
     def replace_zones(self, zones: list[ZoneConfig]) -> None: ...
 

@@ -211,7 +211,7 @@ def _optional_int8_model(args: argparse.Namespace, video: Path) -> Path | None:
 
 
 def _density(args: argparse.Namespace, video: Path, model: Path) -> dict[str, Any]:
-    from pipeline.benchmark.density import find_density, run_trial
+    from pipeline.benchmark.density import confirm_density, find_density, run_trial
 
     detector = _shared_detector(args, model)
     try:
@@ -225,17 +225,19 @@ def _density(args: argparse.Namespace, video: Path, model: Path) -> dict[str, An
         best, trials = find_density(
             attempt, start=4, limit=64, report=lambda t: print(f"  {t.as_dict()}", flush=True)
         )
-        out: dict[str, Any] = {"cameras": 0, "trials": [t.as_dict() for t in trials]}
         # "Sustained" means five minutes without growing lag. A minute can pass where five
-        # do not, so confirm, stepping down (by a tenth, at least one camera) until one holds.
-        for n in _confirmation_counts(best):
-            confirm = run_trial(n, 300.0, video, detector, args.crop_to_zones)
-            print(f"  confirmation: {confirm.as_dict()}", flush=True)
-            out.setdefault("confirmations_300s", []).append(confirm.as_dict())
-            if confirm.sustained:
-                out["cameras"] = n
-                break
-        return out
+        # do not, so the count the minute-long search found is confirmed over five minutes,
+        # stepping down and then bisecting to the largest count that holds.
+        cameras, confirmations = confirm_density(
+            lambda n: run_trial(n, 300.0, video, detector, args.crop_to_zones),
+            best,
+            report=lambda t: print(f"  confirmation: {t.as_dict()}", flush=True),
+        )
+        return {
+            "cameras": cameras,
+            "trials": [t.as_dict() for t in trials],
+            "confirmations_300s": [t.as_dict() for t in confirmations],
+        }
     finally:
         detector.close()
 
@@ -261,20 +263,6 @@ def _sessions(args: argparse.Namespace, video: Path, results: dict[str, Any]) ->
         print(f"  {label} {plan}: {trial.as_dict()}", flush=True)
         out[label] = {**trial.as_dict(), **plan}
     return out
-
-
-def _confirmation_counts(best: int, tries: int = 4) -> list[int]:
-    """Camera counts to confirm for five minutes, largest first.
-
-    >>> _confirmation_counts(22)
-    [22, 20, 18, 16]
-    """
-    counts: list[int] = []
-    n = best
-    while n >= 1 and len(counts) < tries:
-        counts.append(n)
-        n -= max(1, round(n / 10))
-    return counts
 
 
 def _latency(args: argparse.Namespace, video: Path) -> dict[str, Any]:

@@ -22,6 +22,7 @@ from pipeline.detect_rows import RowBand, zone_rows
 from pipeline.incidents import IncidentManager, IncidentOpened, PresenceChanged
 from pipeline.long_timers import LONG_RULES, LongTimers
 from pipeline.packet_source import CodecInfo, SourcePacket
+from pipeline.picture import FramePicture
 from pipeline.rectification import RectificationWatcher
 from pipeline.rules import RuleOutput, ZoneRule
 from pipeline.sink import AlertPictures, IncidentSink
@@ -35,10 +36,10 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True, slots=True)
 class SampledFrame:
-    """A frame chosen for detection, with the JPEG used for pictures and clips."""
+    """A frame chosen for detection, with its picture for evidence (encoded if needed)."""
 
     frame: Frame
-    jpeg: bytes
+    picture: FramePicture
 
 
 class CameraAnalyzer:
@@ -166,7 +167,9 @@ class CameraAnalyzer:
             tracks = self.tracker.update(detections, frame.t)
         with self.times.measure("rules"):
             moment = self.incidents.wall(frame.t)
-            outputs = [rule.evaluate(tracks, frame.t, moment, sampled.jpeg) for rule in self.rules]
+            outputs = [
+                rule.evaluate(tracks, frame.t, moment, sampled.picture) for rule in self.rules
+            ]
             violations = [v for out in outputs for v in out.violations]
             ended = self._ended_keys(outputs)
             events = self.incidents.observe(violations, ended, frame.t)
@@ -176,7 +179,7 @@ class CameraAnalyzer:
             else:
                 self.sink.presence(event)
         if self.rectification:
-            for outcome in self.rectification.observe(tracks, frame.t, moment, sampled.jpeg):
+            for outcome in self.rectification.observe(tracks, frame.t, moment, sampled.picture):
                 self.sink.rectification(outcome)
         if self.long_timers:
             self.long_timers.save(frame.t)
@@ -185,6 +188,8 @@ class CameraAnalyzer:
         """True while the camera is covered, moved or blurred: its rules pause meanwhile."""
         if self.health is None:
             return False
+        if not self.health.due():
+            return self.fault is not None
         fault = self.health.check(frame.image)
         if fault != self.fault:
             if fault is None:
@@ -234,9 +239,10 @@ class CameraAnalyzer:
             f"first seen {record.first_seen_at:%Y-%m-%d %H:%M:%S}",
             f"alert      {record.alert_at:%Y-%m-%d %H:%M:%S}",
         ]
+        first_seen = event.first_seen_snapshot
         pictures = AlertPictures(
-            first_seen_jpeg=event.first_seen_snapshot,
-            alert_jpeg=sampled.jpeg,
+            first_seen_jpeg=first_seen.jpeg() if first_seen is not None else None,
+            alert_jpeg=sampled.picture.jpeg(),
             alert_image=sampled.frame.image,
             zone_polygon_px=np.round(rule.polygon).astype(np.int32),
             label_lines=labels,

@@ -7,11 +7,12 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, Protocol
+from typing import Protocol
 from zoneinfo import ZoneInfo
 
 from pipeline.config import CameraConfig, ZoneConfig
 from pipeline.geometry import Box, iou, overlap_of_smaller
+from pipeline.picture import FramePicture
 from pipeline.records import IncidentRecord, Presence
 from pipeline.rules import Violation
 
@@ -35,7 +36,7 @@ class EarlierIncidents(Protocol):
 @dataclass(frozen=True, slots=True)
 class IncidentOpened:
     record: IncidentRecord
-    first_seen_snapshot: Any
+    first_seen_snapshot: FramePicture | None
 
 
 @dataclass(frozen=True, slots=True)

@@ -22,7 +22,7 @@ from pipeline.config import AppConfig, CameraConfig, ZoneConfig
 from pipeline.detect_rows import detect_in_rows
 from pipeline.errors import InputError
 from pipeline.packet_source import PacketSource, SourcePacket
-from pipeline.process import encode_jpeg
+from pipeline.picture import FramePicture, encode_jpeg
 from pipeline.readers import Source
 from pipeline.readers import open_source as open_source_for
 from pipeline.sink import IncidentSink
@@ -30,6 +30,9 @@ from pipeline.sources import RateGate, VideoSource
 from pipeline.store.repository import IncidentStore
 
 log = logging.getLogger(__name__)
+
+# Half a second of a 25 fps stream: clip packets reach the pre-roll buffer that late at most.
+PACKETS_PER_HANDOFF = 12
 
 
 class CameraState(StrEnum):
@@ -60,9 +63,10 @@ class CameraStatus:
 @dataclass(frozen=True, slots=True)
 class _Work:
     t: float
-    clip_item: bytes | SourcePacket | None  # a JPEG clip frame or a packet, for clips
+    clip_jpeg: bytes | None  # a clip frame (OpenCV readers)
+    packets: tuple[SourcePacket, ...]  # the stream's packets since the last hand-off (PyAV)
     frame: Frame | None  # set when the frame is due for detection
-    jpeg: bytes | None  # that frame's picture
+    picture: FramePicture | None  # that frame's picture
 
 
 class Backoff:
@@ -103,14 +107,15 @@ class LiveCamera:
         self.backoff = backoff or Backoff()
         self.sink, self.store = sink, store
         self.status = CameraStatus(camera.name)
-        # Newest sampled frame as JPEG for the API's snapshot; one reference assignment,
-        # so readers on other threads always see a whole picture.
-        self.latest_jpeg: bytes | None = None
+        # Newest sampled frame, for the API's snapshot; one reference assignment, so readers
+        # on other threads always see a whole picture.
+        self._latest: FramePicture | None = None
         self._open = open_source or (
             lambda spec, origin: open_source_for(self.camera, spec, origin)
         )
         self._stop = threading.Event()
-        # Room for a minute of packets at 30 fps; past that analysis is stuck and work is dropped.
+        # Room for a minute of work at 30 items a second (clip frames, or packet bunches: more);
+        # past that analysis is stuck and work is dropped.
         self._queue: queue.Queue[_Work] = queue.Queue(maxsize=1800)
         self._detections_waiting = 0
         self._counter_lock = threading.Lock()
@@ -213,34 +218,52 @@ class LiveCamera:
             if image is None:
                 self.status.corrupt_frames += 1
                 continue
-            jpeg = self._picture(image)
+            # Clip frames are JPEGs anyway; a frame only for detection is encoded if needed.
+            clip_jpeg = encode_jpeg(image, self.app.evidence.jpeg_quality) if want_clip else None
+            picture = self._picture(image, clip_jpeg)
             frame = Frame(image, grabbed.t, grabbed.index) if want_detect else None
-            self._offer(_Work(grabbed.t, jpeg if want_clip else None, frame, jpeg))
+            self._offer(_Work(grabbed.t, clip_jpeg, (), frame, picture))
 
     def _read_packets(self, source: PacketSource) -> None:
+        # Packets go to analysis in bunches (a wake-up of the analysis thread per packet cost
+        # more than keeping them): with each frame due for detection, else every so many.
+        packets: list[SourcePacket] = []
         for item in source.items():
             if self._stop.is_set():
-                return
+                break
             self._count_frame()
-            frame, jpeg = None, None
+            frame, picture = None, None
             for decoded in item.frames:
                 if self._detect_due(decoded.t):
                     image = decoded.to_bgr()
-                    frame, jpeg = (
-                        Frame(image, decoded.t, self.status.frames_read),
-                        self._picture(image),
-                    )
-            self._offer(_Work(item.packet.t, item.packet, frame, jpeg))
+                    frame = Frame(image, decoded.t, self.status.frames_read)
+                    picture = self._picture(image)
+            packets.append(item.packet)
+            if frame is not None or len(packets) >= PACKETS_PER_HANDOFF:
+                self._offer(_Work(item.packet.t, None, tuple(packets), frame, picture))
+                packets = []
+        if packets:
+            self._offer(_Work(packets[-1].t, None, tuple(packets), None, None))
         self.status.corrupt_frames = source.corrupt_frames
 
     def _count_frame(self) -> None:
         self.status.frames_read += 1
         self.status.last_frame_at = datetime.now(UTC)
 
-    def _picture(self, image: npt.NDArray[np.uint8]) -> bytes:
-        jpeg = encode_jpeg(image, self.app.evidence.jpeg_quality)
-        self.latest_jpeg = jpeg
-        return jpeg
+    def _picture(self, image: npt.NDArray[np.uint8], jpeg: bytes | None = None) -> FramePicture:
+        picture = (
+            FramePicture(image, self.app.evidence.jpeg_quality)
+            if jpeg is None
+            else FramePicture.encoded(image, jpeg)
+        )
+        self._latest = picture
+        return picture
+
+    @property
+    def latest_jpeg(self) -> bytes | None:
+        """The newest sampled frame as JPEG (encoded now if nothing needed it before)."""
+        latest = self._latest
+        return latest.jpeg() if latest is not None else None
 
     def _detect_due(self, t: float) -> bool:
         if not self._detect_gate.due(t):
@@ -280,15 +303,15 @@ class LiveCamera:
     def _analyse(self, work: _Work) -> None:
         analyzer = self._analyzer
         assert analyzer is not None  # created by the reader before it queues anything
-        if isinstance(work.clip_item, bytes):
-            analyzer.on_clip_frame(work.t, work.clip_item)
-        elif work.clip_item is not None:
-            analyzer.on_packet(work.clip_item)
-        if work.frame is None or work.jpeg is None:
+        if work.clip_jpeg is not None:
+            analyzer.on_clip_frame(work.t, work.clip_jpeg)
+        for packet in work.packets:
+            analyzer.on_packet(packet)
+        if work.frame is None or work.picture is None:
             return
         try:
             dets = detect_in_rows(self.detector, work.frame, analyzer.detect_band)
-            analyzer.on_detections(SampledFrame(work.frame, work.jpeg), dets)
+            analyzer.on_detections(SampledFrame(work.frame, work.picture), dets)
         finally:
             with self._counter_lock:
                 self._detections_waiting -= 1

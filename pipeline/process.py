@@ -8,7 +8,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
-import cv2
 import numpy as np
 import numpy.typing as npt
 
@@ -19,6 +18,7 @@ from pipeline.config import AppConfig, CameraConfig
 from pipeline.detect_rows import detect_in_rows
 from pipeline.errors import InputError
 from pipeline.packet_source import PacketSource
+from pipeline.picture import FramePicture, encode_jpeg
 from pipeline.sink import IncidentSink
 from pipeline.sources import RateGate, SourceInfo, VideoSource
 from pipeline.store.repository import IncidentStore
@@ -45,13 +45,6 @@ class ProcessResult:
     def speed(self) -> float:
         """Times real time: stream seconds processed per wall second."""
         return self.stream_seconds / self.wall_seconds if self.wall_seconds > 0 else 0.0
-
-
-def encode_jpeg(image: npt.NDArray[np.uint8], quality: int) -> bytes:
-    ok, buf = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, quality])
-    if not ok:
-        raise RuntimeError("JPEG encoding failed")
-    return buf.tobytes()
 
 
 def process_video(
@@ -110,8 +103,16 @@ class _Run:
     jpeg_quality: int
     progress: ProgressCallback | None
 
-    def detect(self, image: npt.NDArray[np.uint8], t: float, index: int, jpeg: bytes) -> None:
-        _detect_one(self.analyzer, self.detector, Frame(image, t, index), jpeg, self.result)
+    def detect(
+        self, image: npt.NDArray[np.uint8], t: float, index: int, jpeg: bytes | None = None
+    ) -> None:
+        """Detect on a sampled frame; `jpeg` when it was encoded already (as a clip frame)."""
+        picture = (
+            FramePicture(image, self.jpeg_quality)
+            if jpeg is None
+            else FramePicture.encoded(image, jpeg)
+        )
+        _detect_one(self.analyzer, self.detector, Frame(image, t, index), picture, self.result)
         if self.progress:
             self.progress(t, self.analyzer.incident_count)
 
@@ -129,9 +130,9 @@ def _opencv_loop(source: VideoSource, run: _Run, clip_gate: RateGate) -> None:
         if image is None:
             result.corrupt_frames += 1
             continue
-        jpeg = encode_jpeg(image, run.jpeg_quality)
         result.times.add("decode", time.perf_counter() - decode_started)
-        if want_clip:
+        jpeg = encode_jpeg(image, run.jpeg_quality) if want_clip else None
+        if jpeg is not None:
             run.analyzer.on_clip_frame(grabbed.t, jpeg)
         if want_detect:
             run.detect(image, grabbed.t, grabbed.index, jpeg)
@@ -149,16 +150,19 @@ def _packet_loop(source: PacketSource, run: _Run) -> None:
             if not run.detect_gate.due(decoded.t):
                 continue
             image = decoded.to_bgr()
-            jpeg = encode_jpeg(image, run.jpeg_quality)
             result.times.add("decode", time.perf_counter() - decode_started)
-            run.detect(image, decoded.t, result.frames_read - 1, jpeg)
+            run.detect(image, decoded.t, result.frames_read - 1)
             decode_started = time.perf_counter()
 
 
 def _detect_one(
-    analyzer: CameraAnalyzer, detector: Detector, frame: Frame, jpeg: bytes, result: ProcessResult
+    analyzer: CameraAnalyzer,
+    detector: Detector,
+    frame: Frame,
+    picture: FramePicture,
+    result: ProcessResult,
 ) -> None:
     with result.times.measure("detect"):
         detections = detect_in_rows(detector, frame, analyzer.detect_band)
     result.frames_detected += 1
-    analyzer.on_detections(SampledFrame(frame, jpeg), detections)
+    analyzer.on_detections(SampledFrame(frame, picture), detections)

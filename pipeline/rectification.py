@@ -21,11 +21,12 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
-from typing import Any, Protocol
+from typing import Protocol
 
 from pipeline.config import Category
 from pipeline.config_enforcement import RectificationConfig
 from pipeline.geometry import Box, overlap_of_smaller
+from pipeline.picture import FramePicture
 from pipeline.rules import ZoneRule
 from pipeline.tracking import Track
 
@@ -75,7 +76,7 @@ class _Check:
 
 
 class RectificationWatcher:
-    """`observe(tracks, t, moment, jpeg)` on each analysed frame -> outcomes to store.
+    """`observe(tracks, t, moment, picture)` on each analysed frame -> outcomes to store.
 
     >>> watcher = RectificationWatcher("gate-1", source, config, rules_by_zone)  # doctest: +SKIP
     """
@@ -101,7 +102,7 @@ class RectificationWatcher:
         return list(self._checks)
 
     def observe(
-        self, tracks: list[Track], t: float, moment: datetime, jpeg: Any
+        self, tracks: list[Track], t: float, moment: datetime, picture: FramePicture
     ) -> list[RectificationOutcome]:
         self._poll(t, moment)
         if not self._checks:
@@ -115,7 +116,7 @@ class RectificationWatcher:
             outcome = self._judge(check, _occupied(rule, tracks, check.spot.box), t, rule)
             if outcome is not None:
                 del self._checks[incident_id]
-                after = jpeg if outcome[0] is Outcome.rectified else None
+                after = picture.jpeg() if outcome[0] is Outcome.rectified else None
                 outcomes.append(
                     RectificationOutcome(incident_id, outcome[0], moment, outcome[1], after)
                 )

@@ -5,13 +5,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 import numpy as np
 
 from pipeline.config import Category, RuleType, TrackingConfig, ZoneConfig
 from pipeline.dwell import Candidate, DwellResult, DwellTimers, ZoneObject
 from pipeline.geometry import Box, anchor_point, points_in_polygon, scale_polygon
+from pipeline.picture import FramePicture
 from pipeline.schedule import ScheduleCheck
 from pipeline.tracking import Track
 from pipeline.vending import Part, group_box, group_parts, is_stall
@@ -29,7 +29,7 @@ class Violation:
     box: Box
     confidence: float
     classes: tuple[str, ...]
-    first_seen_snapshot: Any
+    first_seen_snapshot: FramePicture | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,7 +42,7 @@ class ZoneRule:
     """One zone's rule for one camera resolution.
 
     >>> rule = ZoneRule(zone, "Asia/Ho_Chi_Minh", (1280, 720))  # doctest: +SKIP
-    >>> out = rule.evaluate(tracks, t=12.0, moment=wall_clock, snapshot=jpeg)  # doctest: +SKIP
+    >>> out = rule.evaluate(tracks, t=12.0, moment=wall_clock, picture=picture)  # doctest: +SKIP
     """
 
     def __init__(
@@ -65,7 +65,7 @@ class ZoneRule:
         self.watched = set(zone.watched)
 
     def evaluate(
-        self, tracks: list[Track], t: float, moment: datetime, snapshot: Any = None
+        self, tracks: list[Track], t: float, moment: datetime, picture: FramePicture | None = None
     ) -> RuleOutput:
         if not self.schedule.active(moment):
             # Outside its window the rule sees nothing; timers start afresh when it opens.
@@ -76,13 +76,22 @@ class ZoneRule:
             ZoneObject(f"t{tr.id}", tr.box, (tr.class_name,), tr.confidence, tr.born_t)
             for tr in eligible
         ]
-        result = self.timers.update(objects, t, snapshot)
+        result = self.timers.update(objects, t, picture)
+        self._keep_first_seen_pictures(t)
         self._people |= {f"t{tr.id}" for tr in eligible if tr.category is Category.person}
         self._people &= set(self.timers.active)
         violations = (
             self._cluster_violations(result, t) if self.clusters else self._violations(result, t)
         )
         return RuleOutput(violations, [c.incident_key for c in result.dropped])
+
+    def _keep_first_seen_pictures(self, t: float) -> None:
+        # A timer's first-seen picture stays unencoded for one sample: moving traffic starts
+        # a new timer every sample and drops it at the next, and never needs its picture.
+        # One that lives on is encoded now, so it holds a JPEG rather than a raw frame.
+        for cand in self.timers.active.values():
+            if cand.first_seen_t < t and isinstance(cand.snapshot, FramePicture):
+                cand.snapshot.jpeg()
 
     def eligible(self, tracks: list[Track]) -> list[Track]:
         """Tracks this zone watches: category, confidence, size, anchor inside, not ignored."""

@@ -143,6 +143,42 @@ def find_density(
     return good, trials
 
 
+def confirm_density(
+    trial: Callable[[int], Trial],
+    best: int,
+    tries: int = 6,
+    report: Callable[[Trial], None] | None = None,
+) -> tuple[int, list[Trial]]:
+    """The largest count a long trial sustains, at or below `best` (found by short trials).
+
+    Steps down by a tenth (at least one camera) until a count holds, then bisects between it
+    and the lowest count that failed, so the answer is exact to one camera when the tries
+    allow. Returns (confirmed count or 0, trials run).
+    """
+    trials: list[Trial] = []
+
+    def attempt(n: int) -> bool:
+        result = trial(n)
+        trials.append(result)
+        if report:
+            report(result)
+        return result.sustained
+
+    good, bad, n = 0, best + 1, best
+    while n >= 1 and len(trials) < tries:
+        if attempt(n):
+            good = n
+            break
+        bad, n = n, n - max(1, round(n / 10))
+    while good and bad - good > 1 and len(trials) < tries:
+        mid = (good + bad) // 2
+        if attempt(mid):
+            good = mid
+        else:
+            bad = mid
+    return good, trials
+
+
 def _cpu_seconds() -> float:
     usage = resource.getrusage(resource.RUSAGE_SELF)
     return usage.ru_utime + usage.ru_stime

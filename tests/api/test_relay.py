@@ -25,13 +25,20 @@ from tests.api.conftest import CONFIG, Api
 
 
 class FakeCamera:
-    """A running camera of the main process: a status, a picture, zones handed over."""
+    """A running camera of the main process: a status, a picture (counting how often it is
+    asked for, as a live camera encodes it on demand), zones handed over."""
 
     def __init__(self, name: str) -> None:
         self.camera = AppConfig.model_validate(CONFIG).camera(name)
         self.status = CameraStatus(name, state=CameraState.online, frames_read=42)
-        self.latest_jpeg: bytes | None = b"\xff\xd8\xff live picture"
+        self.picture: bytes | None = b"\xff\xd8\xff live picture"
+        self.pictures_taken = 0
         self.replaced: list[list[ZoneConfig]] = []
+
+    @property
+    def latest_jpeg(self) -> bytes | None:
+        self.pictures_taken += 1
+        return self.picture
 
     def replace_zones(self, zones: list[ZoneConfig]) -> None:
         self.replaced.append(list(zones))
@@ -116,6 +123,46 @@ def test_worker_sees_the_live_camera_state_and_picture(pair: Pair) -> None:
     pair.camera.status.reconnects = 3
     wait_for(lambda: remote.status.reconnects == 3, "the next snapshot")
     assert remote.status.state is CameraState.reconnecting
+
+
+def test_pictures_ride_along_less_often_than_states_and_are_kept_between(pair: Pair) -> None:
+    # States go every 0.05 s here, pictures every 10 s (the default): the camera is asked
+    # for its picture for the ready worker and in the first round, then not for a while.
+    wait_for(lambda: pair.camera.pictures_taken >= 2, "the ready worker's and the first round")
+    remote = pair.worker.cameras["cam-a"]
+    pair.camera.picture = b"\xff\xd8\xff newer picture"
+    pair.camera.status.frames_read = 10
+    wait_for(lambda: remote.status.frames_read == 10, "a state sent after the picture changed")
+    pair.camera.status.frames_read = 20
+    wait_for(lambda: remote.status.frames_read == 20, "the next state")
+    assert pair.camera.pictures_taken == 2
+    assert remote.latest_jpeg == b"\xff\xd8\xff live picture"  # kept, not blanked
+
+
+def test_a_newer_picture_arrives_with_the_next_picture_round(api: Api) -> None:
+    camera = FakeCamera("cam-a")
+    api.runtime.cameras["cam-a"] = cast(CameraHandle, camera)
+    ours, theirs = socket.socketpair()
+    hub = RelayHub(api.runtime, snapshot_every_s=0.05, picture_every_s=0.2)
+    client = RelayClient(Connection(theirs.detach()), on_lost=lambda: None)
+    worker = Runtime(
+        api.engine,
+        api.store,
+        api.evidence_dir,
+        client.bus,
+        config=api.runtime.config,
+        announces_cameras=False,
+    )
+    hub.start()
+    try:
+        hub.attach(Connection(ours.detach()), "test")
+        client.start(worker)
+        wait_for(lambda: "cam-a" in worker.cameras, "the first camera snapshot")
+        camera.picture = b"\xff\xd8\xff newer picture"
+        remote = worker.cameras["cam-a"]
+        wait_for(lambda: remote.latest_jpeg == camera.picture, "the newer picture")
+    finally:
+        hub.stop()
 
 
 def test_zones_edited_in_a_worker_are_handed_to_the_running_camera(pair: Pair) -> None:

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from models.scripted import Scene, parked
-from pipeline.benchmark.density import Trial, find_density
+from pipeline.benchmark.density import Trial, confirm_density, find_density
 from pipeline.benchmark.paced import PacedLoop
 from pipeline.benchmark.report import performance_markdown
 
@@ -47,6 +47,29 @@ def test_density_search_finds_the_largest_sustained_count() -> None:
     )
     assert best == 13
     assert [t.cameras for t in trials][:3] == [4, 8, 16]
+
+
+def _holds_up_to(limit: int) -> Any:
+    return lambda n: _trial(n, growth=0.1 if n <= limit else 5.0)
+
+
+def test_confirmation_steps_down_then_bisects_to_the_exact_count() -> None:
+    # The minute-long search said 46; five minutes hold 44: 46 and 41 (a tenth below) are
+    # tried, then 43 and 44 between them, and 45 fails, all within the six tries.
+    confirmed, trials = confirm_density(_holds_up_to(44), 46)
+    assert confirmed == 44
+    assert [t.cameras for t in trials] == [46, 41, 43, 44, 45]
+
+
+def test_confirmation_of_a_count_that_holds_runs_one_trial() -> None:
+    confirmed, trials = confirm_density(_holds_up_to(50), 46)
+    assert (confirmed, [t.cameras for t in trials]) == (46, [46])
+
+
+def test_confirmation_gives_zero_when_nothing_holds_within_its_tries() -> None:
+    confirmed, trials = confirm_density(_holds_up_to(0), 10, tries=3)
+    assert confirmed == 0
+    assert [t.cameras for t in trials] == [10, 9, 8]
 
 
 def _results(**extra: Any) -> dict[str, Any]:

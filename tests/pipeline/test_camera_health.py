@@ -56,3 +56,25 @@ def test_rules_pause_while_the_camera_is_covered(tmp_path: Path) -> None:
     assert run_scene(scene, [zone(dwell_s=10)], tmp_path / "a").records == []
     plain = Scene(480, 270, 10.0, 30.0, [parked("car", (60, 150, 160, 200), 5, 30)], seed=3)
     assert len(run_scene(plain, [zone(dwell_s=10)], tmp_path / "b").records) == 1
+
+
+def test_a_healthy_camera_is_checked_every_other_sample_and_a_suspect_one_every_sample(
+    street: np.ndarray,
+) -> None:
+    health = CameraHealth()
+    pattern = []
+    for _ in range(6):
+        due = health.due()
+        pattern.append(due)
+        if due:
+            health.check(street)
+    assert pattern == [True, False, True, False, True, False]
+    covered = np.zeros_like(street)
+    samples = 0
+    while health.fault is None:
+        samples += 1
+        assert samples <= 1 + health.settings.confirm  # a sample late at most, then confirmed
+        if health.due():
+            health.check(covered)
+    assert health.fault is Fault.covered
+    assert all(health.due() for _ in range(3))  # while faulty, every sample: it may clear

@@ -8,6 +8,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
+import cv2
 import numpy as np
 
 from detector import DetectorConfig, create_detector
@@ -162,6 +163,25 @@ def test_live_camera_reading_packets_writes_a_clip_from_them(tmp_path: Path) -> 
     records = store.list_incidents("cam-1")
     assert records, "no incident from the packet reader"
     assert "clip" in {e.kind.value for e in records[0].evidence}
+
+
+def test_a_packet_readers_newest_frame_is_encoded_only_when_asked_for(tmp_path: Path) -> None:
+    from pipeline.benchmark.paced import PacedLoop
+
+    video = Scene(320, 180, 10.0, 3.0, []).render(tmp_path / "empty-street.mp4")
+    cam, sink, _ = _camera(tmp_path, lambda spec, origin: PacedLoop(str(video), 4.0, origin))
+    cam.start()
+    deadline = time.monotonic() + 10
+    while cam.status.frames_detected < 4 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    cam.stop()
+    sink.close()
+    newest = cam._latest
+    assert newest is not None and not newest.is_encoded  # nothing in the zone: no picture
+    jpeg = cam.latest_jpeg
+    assert jpeg is not None and newest.is_encoded
+    picture = cv2.imdecode(np.frombuffer(jpeg, np.uint8), cv2.IMREAD_COLOR)
+    assert picture.shape == (180, 320, 3)
 
 
 def test_an_unreachable_camera_is_offline_and_shows_its_backoff(tmp_path: Path) -> None:
