@@ -254,7 +254,7 @@ class LiveCamera:
         picture = (
             FramePicture(image, self.app.evidence.jpeg_quality)
             if jpeg is None
-            else FramePicture.encoded(image, jpeg)
+            else FramePicture.encoded(jpeg)
         )
         self._latest = picture
         return picture

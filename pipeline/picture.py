@@ -32,18 +32,20 @@ class FramePicture:
     True
     """
 
-    def __init__(self, image: npt.NDArray[np.uint8], quality: int) -> None:
-        self._image: npt.NDArray[np.uint8] | None = image
+    def __init__(
+        self, image: npt.NDArray[np.uint8] | None, quality: int, jpeg: bytes | None = None
+    ) -> None:
+        if (image is None) == (jpeg is None):
+            raise ValueError("a picture needs either the frame or its JPEG")
+        self._image = image
         self._quality = quality
-        self._jpeg: bytes | None = None
+        self._jpeg = jpeg
         self._lock = threading.Lock()
 
     @classmethod
-    def encoded(cls, image: npt.NDArray[np.uint8], jpeg: bytes) -> FramePicture:
+    def encoded(cls, jpeg: bytes) -> FramePicture:
         """A picture whose JPEG exists already (a reader that encodes clip frames anyway)."""
-        picture = cls(image, 0)
-        picture._jpeg, picture._image = jpeg, None
-        return picture
+        return cls(None, 0, jpeg)
 
     @property
     def is_encoded(self) -> bool:

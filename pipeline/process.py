@@ -110,7 +110,7 @@ class _Run:
         picture = (
             FramePicture(image, self.jpeg_quality)
             if jpeg is None
-            else FramePicture.encoded(image, jpeg)
+            else FramePicture.encoded(jpeg)
         )
         _detect_one(self.analyzer, self.detector, Frame(image, t, index), picture, self.result)
         if self.progress:

@@ -55,7 +55,7 @@ def test_threads_asking_at_once_get_the_same_bytes() -> None:
 
 
 def test_an_already_encoded_picture_is_not_encoded_again() -> None:
-    picture = FramePicture.encoded(_frame(10), b"\xff\xd8 clip frame")
+    picture = FramePicture.encoded(b"\xff\xd8 clip frame")
     assert picture.is_encoded and picture.jpeg() == b"\xff\xd8 clip frame"
 
 
