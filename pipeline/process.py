@@ -108,9 +108,7 @@ class _Run:
     ) -> None:
         """Detect on a sampled frame; `jpeg` when it was encoded already (as a clip frame)."""
         picture = (
-            FramePicture(image, self.jpeg_quality)
-            if jpeg is None
-            else FramePicture.encoded(jpeg)
+            FramePicture(image, self.jpeg_quality) if jpeg is None else FramePicture.encoded(jpeg)
         )
         _detect_one(self.analyzer, self.detector, Frame(image, t, index), picture, self.result)
         if self.progress:
