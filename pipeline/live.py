@@ -251,11 +251,7 @@ class LiveCamera:
         self.status.last_frame_at = datetime.now(UTC)
 
     def _picture(self, image: npt.NDArray[np.uint8], jpeg: bytes | None = None) -> FramePicture:
-        picture = (
-            FramePicture(image, self.app.evidence.jpeg_quality)
-            if jpeg is None
-            else FramePicture.encoded(jpeg)
-        )
+        picture = FramePicture(image, self.app.evidence.jpeg_quality, jpeg)
         self._latest = picture
         return picture
 

@@ -35,17 +35,12 @@ class FramePicture:
     def __init__(
         self, image: npt.NDArray[np.uint8] | None, quality: int, jpeg: bytes | None = None
     ) -> None:
-        if (image is None) == (jpeg is None):
-            raise ValueError("a picture needs either the frame or its JPEG")
-        self._image = image
+        if image is None and jpeg is None:
+            raise ValueError("a picture needs the frame or its JPEG")
+        self._image = image if jpeg is None else None  # a JPEG at hand: the frame is not kept
         self._quality = quality
         self._jpeg = jpeg
         self._lock = threading.Lock()
-
-    @classmethod
-    def encoded(cls, jpeg: bytes) -> FramePicture:
-        """A picture whose JPEG exists already (a reader that encodes clip frames anyway)."""
-        return cls(None, 0, jpeg)
 
     @property
     def is_encoded(self) -> bool:

@@ -107,9 +107,7 @@ class _Run:
         self, image: npt.NDArray[np.uint8], t: float, index: int, jpeg: bytes | None = None
     ) -> None:
         """Detect on a sampled frame; `jpeg` when it was encoded already (as a clip frame)."""
-        picture = (
-            FramePicture(image, self.jpeg_quality) if jpeg is None else FramePicture.encoded(jpeg)
-        )
+        picture = FramePicture(image, self.jpeg_quality, jpeg)
         _detect_one(self.analyzer, self.detector, Frame(image, t, index), picture, self.result)
         if self.progress:
             self.progress(t, self.analyzer.incident_count)

@@ -111,6 +111,21 @@ def _measure(live: list[LiveCamera], loops: list[PacedLoop], seconds: float) -> 
     )
 
 
+class _Attempts:
+    """Calling it runs a trial, keeps it (in order), reports it, and says if it held."""
+
+    def __init__(self, trial: Callable[[int], Trial], report: Callable[[Trial], None] | None):
+        self.trial, self.report = trial, report
+        self.trials: list[Trial] = []
+
+    def __call__(self, cameras: int) -> bool:
+        result = self.trial(cameras)
+        self.trials.append(result)
+        if self.report:
+            self.report(result)
+        return result.sustained
+
+
 def find_density(
     trial: Callable[[int], Trial],
     start: int = 4,
@@ -118,15 +133,8 @@ def find_density(
     report: Callable[[Trial], None] | None = None,
 ) -> tuple[int, list[Trial]]:
     """Double the camera count while sustained, then bisect; returns (best count, trials)."""
-    trials: list[Trial] = []
-
-    def attempt(n: int) -> bool:
-        result = trial(n)
-        trials.append(result)
-        if report:
-            report(result)
-        return result.sustained
-
+    attempt = _Attempts(trial, report)
+    trials = attempt.trials
     good, bad = 0, limit + 1
     n = start
     while n <= limit and attempt(n):
@@ -155,15 +163,8 @@ def confirm_density(
     and the lowest count that failed, so the answer is exact to one camera when the tries
     allow. Returns (confirmed count or 0, trials run).
     """
-    trials: list[Trial] = []
-
-    def attempt(n: int) -> bool:
-        result = trial(n)
-        trials.append(result)
-        if report:
-            report(result)
-        return result.sustained
-
+    attempt = _Attempts(trial, report)
+    trials = attempt.trials
     good, bad, n = 0, best + 1, best
     while n >= 1 and len(trials) < tries:
         if attempt(n):

@@ -55,8 +55,9 @@ def test_threads_asking_at_once_get_the_same_bytes() -> None:
 
 
 def test_an_already_encoded_picture_is_not_encoded_again() -> None:
-    picture = FramePicture.encoded(b"\xff\xd8 clip frame")
-    assert picture.is_encoded and picture.jpeg() == b"\xff\xd8 clip frame"
+    picture = FramePicture(_frame(10), 85, b"\xff\xd8 clip frame")
+    assert picture.is_encoded and picture._image is None
+    assert picture.jpeg() == b"\xff\xd8 clip frame"
 
 
 def _rule() -> ZoneRule:

@@ -81,6 +81,16 @@ def _camera(tmp_path: Path, opener: Any) -> tuple[LiveCamera, IncidentSink, Inci
     return cam, sink, store
 
 
+def _run_until(cam: LiveCamera, sink: IncidentSink, done: Any, timeout_s: float = 10) -> None:
+    """Run the camera until `done()` or the timeout, then stop it and close its sink."""
+    cam.start()
+    deadline = time.monotonic() + timeout_s
+    while not done() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    cam.stop()
+    sink.close()
+
+
 def test_live_camera_alerts_and_stops_cleanly_with_the_clip_written(tmp_path: Path) -> None:
     threads_before = threading.active_count()
     cam, sink, store = _camera(tmp_path, lambda spec, origin: PacedSource(origin, seconds=30))
@@ -154,12 +164,7 @@ def test_live_camera_reading_packets_writes_a_clip_from_them(tmp_path: Path) -> 
         tmp_path / "cam.mp4"
     )
     cam, sink, store = _camera(tmp_path, lambda spec, origin: PacedLoop(str(video), 4.0, origin))
-    cam.start()
-    deadline = time.monotonic() + 10
-    while sink.stats.clips_written == 0 and time.monotonic() < deadline:
-        time.sleep(0.1)
-    cam.stop()
-    sink.close()
+    _run_until(cam, sink, lambda: sink.stats.clips_written > 0)
     records = store.list_incidents("cam-1")
     assert records, "no incident from the packet reader"
     assert "clip" in {e.kind.value for e in records[0].evidence}
@@ -170,12 +175,7 @@ def test_a_packet_readers_newest_frame_is_encoded_only_when_asked_for(tmp_path: 
 
     video = Scene(320, 180, 10.0, 3.0, []).render(tmp_path / "empty-street.mp4")
     cam, sink, _ = _camera(tmp_path, lambda spec, origin: PacedLoop(str(video), 4.0, origin))
-    cam.start()
-    deadline = time.monotonic() + 10
-    while cam.status.frames_detected < 4 and time.monotonic() < deadline:
-        time.sleep(0.05)
-    cam.stop()
-    sink.close()
+    _run_until(cam, sink, lambda: cam.status.frames_detected >= 4)
     newest = cam._latest
     assert newest is not None and not newest.is_encoded  # nothing in the zone: no picture
     jpeg = cam.latest_jpeg
@@ -231,12 +231,7 @@ class FailsOnce(ParkedCarDetector):
 def test_a_frame_that_fails_analysis_does_not_end_the_camera(tmp_path: Path) -> None:
     cam, sink, store = _camera(tmp_path, lambda spec, origin: PacedSource(origin, seconds=4.0))
     cam.detector = FailsOnce()
-    cam.start()
-    deadline = time.monotonic() + 10
-    while cam.status.frames_detected < 14 and time.monotonic() < deadline:
-        time.sleep(0.05)
-    cam.stop()
-    sink.close()
+    _run_until(cam, sink, lambda: cam.status.frames_detected >= 14)
     assert cam.status.analysis_errors == 1
     assert "out of memory" in cam.status.last_error
     assert cam.status.frames_detected >= 14  # it went on detecting after the failure
