@@ -37,6 +37,12 @@ def register(sub: Any) -> None:
         "--processes", type=int, default=1, help="client processes (1: beside the listeners)"
     )
     p.add_argument("--api-workers", type=int, default=1, help="server processes serving the API")
+    p.add_argument(
+        "--analysis-nice",
+        type=int,
+        help="nice levels the cameras run below the API (default: the config's, 10); "
+        "0 to compare with them at the API's priority",
+    )
     p.add_argument("--seed-incidents", type=int, default=400, help="past incidents to seed")
     p.add_argument("--users", type=int, default=20, help="signed-in users the clients share")
     p.add_argument("--work-dir", type=Path, help="keep videos, database and server log here")
@@ -72,6 +78,7 @@ def run(args: argparse.Namespace) -> int:
         api_workers=args.api_workers,
         seed_incidents=args.seed_incidents,
         users=args.users,
+        analysis_nice=args.analysis_nice,
         work_dir=args.work_dir,
     )
     try:

@@ -11,44 +11,20 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 from api.app import create_app, freeze_startup_heap
-from api.events import make_incident_listener, make_update_listener
-from api.runtime import Runtime
-from cli.serve_cmd import build_runtime, run_with_workers
-from detector.shared import shared_detector
+from cli.serve_cmd import SourceOpener, add_cameras, build_runtime, run_with_workers
 from pipeline.benchmark.paced import PacedLoop
-from pipeline.config import AppConfig, CameraConfig
-from pipeline.live import LiveCamera, Supervisor
-from pipeline.readers import Source
-from pipeline.sink import IncidentSink
+from pipeline.config import CameraConfig
 
 log = logging.getLogger(__name__)
 
 
-def add_paced_cameras(runtime: Runtime, app: AppConfig) -> None:
-    """Like `serve`'s cameras, but every source is a looped, paced file."""
-    detector = shared_detector(app.detector)
-    sink = IncidentSink(
-        runtime.writer,
-        runtime.store,
-        listeners=[make_incident_listener(runtime)],
-        update_listeners=[make_update_listener(runtime)],
-    )
-
-    def opener(camera: CameraConfig) -> Callable[[str | int, float], Source]:
-        return lambda spec, origin: PacedLoop(str(spec), camera.detect_fps, origin)
-
-    cameras = [
-        LiveCamera(app, c, detector, sink, runtime.store, open_source=opener(c))
-        for c in app.cameras
-    ]
-    supervisor = Supervisor(cameras)
-    runtime.cameras = {c.camera.name: c for c in cameras}
-    runtime.on_startup.append(supervisor.start)
-    runtime.on_shutdown.extend([supervisor.stop, sink.close, detector.close])
+def paced_file(camera: CameraConfig) -> SourceOpener:
+    """Opens `camera`'s file as a live camera would stream it: looped, at real time."""
+    return lambda spec, origin: PacedLoop(str(spec), camera.detect_fps, origin)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -68,7 +44,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     settings, runtime = build_runtime(runtime_args)
     assert runtime.config is not None  # build_runtime always exports the catalog
-    add_paced_cameras(runtime, runtime.config)
+    add_cameras(runtime, runtime.config, runtime.config.detector, opener=paced_file)
     if args.api_workers > 1:
         return run_with_workers(
             settings, runtime, args.config, "127.0.0.1", args.port, args.api_workers

@@ -7,6 +7,7 @@ import asyncio
 import logging
 import signal
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -18,12 +19,14 @@ from api.runtime import Runtime
 from api.settings import ApiSettings
 from cli.api_workers import ApiWorkerPool, WorkerStartError, listening_socket
 from cli.common import add_storage_args, detector_config, open_storage
+from detector.config import DetectorConfig
 from detector.shared import shared_detector
 from pipeline.alerts import AlertBus
-from pipeline.config import AppConfig
+from pipeline.config import AppConfig, CameraConfig
 from pipeline.config_load import load_config
 from pipeline.integrations import Integrations
 from pipeline.live import LiveCamera, Supervisor
+from pipeline.readers import Source
 from pipeline.sink import IncidentSink
 from pipeline.store.catalog import export_config, import_config
 
@@ -63,7 +66,7 @@ def build_runtime(args: argparse.Namespace) -> tuple[ApiSettings, Runtime]:
         storage.engine, storage.store, storage.evidence_dir, AlertBus(), config=app_config
     )
     if not args.no_cameras:
-        _add_cameras(runtime, app_config, args.model)
+        add_cameras(runtime, app_config, detector_config(app_config.detector, args.model))
     integrations = Integrations(app_config.integrations, runtime.bus, storage.engine)
     if integrations.enabled:
         # Subscribed to the bus already; started before the cameras, stopped after the
@@ -73,20 +76,39 @@ def build_runtime(args: argparse.Namespace) -> tuple[ApiSettings, Runtime]:
     return settings, runtime
 
 
-def _add_cameras(runtime: Runtime, app_config: AppConfig, model: Path | None) -> None:
-    detector = shared_detector(detector_config(app_config.detector, model))
+SourceOpener = Callable[[str | int, float], Source]
+
+
+def add_cameras(
+    runtime: Runtime,
+    app_config: AppConfig,
+    detector: DetectorConfig,
+    opener: Callable[[CameraConfig], SourceOpener] | None = None,
+) -> None:
+    """The live cameras, their shared detector and sink, started and stopped with the
+    runtime; `opener` gives each camera its own way of opening its source (the load test's
+    paced files), else the camera's configured reader. Everything but the alert writer runs
+    `analysis_nice` levels below the API (detector.priority)."""
+    nice = app_config.analysis_nice
+    shared = shared_detector(detector, nice)
     sink = IncidentSink(
         runtime.writer,
         runtime.store,
         listeners=[make_incident_listener(runtime)],
         update_listeners=[make_update_listener(runtime)],
+        clip_nice=nice,
     )
-    cameras = [LiveCamera(app_config, c, detector, sink, runtime.store) for c in app_config.cameras]
+    cameras = [
+        LiveCamera(
+            app_config, c, shared, sink, runtime.store, open_source=opener(c) if opener else None
+        )
+        for c in app_config.cameras
+    ]
     supervisor = Supervisor(cameras)
     runtime.cameras = {c.camera.name: c for c in cameras}
     runtime.on_startup.append(supervisor.start)
     # Cameras first, so the sink gets every incident in flight before it closes.
-    runtime.on_shutdown.extend([supervisor.stop, sink.close, detector.close])
+    runtime.on_shutdown.extend([supervisor.stop, sink.close, shared.close])
 
 
 def serve(args: argparse.Namespace) -> int:

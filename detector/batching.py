@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from detector.base import Detector
+from detector.priority import lower_this_thread
 from detector.types import Detections, Frame
 
 
@@ -39,6 +40,7 @@ class BatchingDetector(Detector):
         inner: Detector | Sequence[Detector],
         max_batch: int = 8,
         max_wait_s: float = 0.05,
+        nice: int = 0,
     ) -> None:
         if max_batch < 1 or max_wait_s < 0:
             raise ValueError(
@@ -49,6 +51,7 @@ class BatchingDetector(Detector):
             raise ValueError("BatchingDetector needs at least one inner detector")
         self.max_batch = max_batch
         self.max_wait_s = max_wait_s
+        self.nice = nice  # how far below the API the workers run (detector.priority)
         self.calls = 0
         self.frames = 0
         self._queue: list[_Request] = []
@@ -100,6 +103,7 @@ class BatchingDetector(Detector):
             raise failures[0]
 
     def _work(self, inner: Detector) -> None:
+        lower_this_thread(self.nice)
         while True:
             batch = self._next_batch()
             if batch is None:

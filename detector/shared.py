@@ -45,8 +45,9 @@ def usable_cpus() -> int:
         return os.cpu_count() or 1
 
 
-def shared_detector(config: DetectorConfig) -> Detector:
-    """The detector for many live cameras; recorded detections need no sessions."""
+def shared_detector(config: DetectorConfig, nice: int = 0) -> Detector:
+    """The detector for many live cameras, its workers `nice` levels below the API
+    (`detector.priority`); recorded detections need no sessions."""
     if config.type == "replay":
         return create_detector(config)
     sessions, threads = session_plan(config)
@@ -62,4 +63,4 @@ def shared_detector(config: DetectorConfig) -> Detector:
     # A worker takes one model call's frames, so no frame waits behind a busy worker while
     # another is free; a model batch of one gains nothing from waiting for other cameras.
     wait = BATCH_WAIT_S if config.batch > 1 else 0.0
-    return BatchingDetector(inners, max_batch=config.batch, max_wait_s=wait)
+    return BatchingDetector(inners, max_batch=config.batch, max_wait_s=wait, nice=nice)

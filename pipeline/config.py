@@ -289,6 +289,14 @@ class AppConfig(_Strict):
     rectification: RectificationConfig = Field(default_factory=RectificationConfig)
     integrations: IntegrationsConfig = Field(default_factory=IntegrationsConfig)
     retention: RetentionConfig = Field(default_factory=RetentionConfig)
+    analysis_nice: int = Field(
+        default=10,
+        ge=0,
+        le=19,
+        description="nice levels below the API at which live cameras' reading, analysis, "
+        "inference and clip encoding run (Linux), so that busy cores answer requests first; "
+        "0: the same priority",
+    )
 
     @model_validator(mode="after")
     def _unique_camera_names(self) -> AppConfig:

@@ -16,6 +16,7 @@ import numpy as np
 import numpy.typing as npt
 
 from detector.base import Detector
+from detector.priority import lower_this_thread
 from detector.types import Frame
 from pipeline.camera import CameraAnalyzer, SampledFrame
 from pipeline.config import AppConfig, CameraConfig, ZoneConfig
@@ -150,6 +151,7 @@ class LiveCamera:
         self.status.state = CameraState.stopped
 
     def _read_loop(self) -> None:
+        lower_this_thread(self.app.analysis_nice)
         while not self._stop.is_set():
             try:
                 source = self._open(self.camera.source, self._origin)
@@ -284,6 +286,7 @@ class LiveCamera:
                     self._detections_waiting -= 1
 
     def _analyse_loop(self) -> None:
+        lower_this_thread(self.app.analysis_nice)
         while not self._stop.is_set() or not self._queue.empty():
             try:
                 work = self._queue.get(timeout=0.2)

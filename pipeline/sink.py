@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from detector.priority import lower_this_thread
 from pipeline.clips import ClipFrame
 from pipeline.evidence import EvidenceWriter, annotate_alert, os_error_of, remove_incident_files
 from pipeline.faults import crash_point
@@ -101,6 +102,7 @@ class IncidentSink:
         max_pending_bytes: int = DEFAULT_MAX_BYTES,
         retry_max_s: float = 15.0,
         close_drain_s: float = 10.0,
+        clip_nice: int = 0,
     ) -> None:
         self.writer = writer
         self.store = store
@@ -130,10 +132,11 @@ class IncidentSink:
         )
         self._threads = [
             threading.Thread(
-                target=self._work, args=(self._queue,), name="alert-writer", daemon=True
+                target=self._work, args=(self._queue, 0), name="alert-writer", daemon=True
             ),
+            # Clips are background work, below the API (detector.priority); alerts are not.
             threading.Thread(
-                target=self._work, args=(self._clips,), name="clip-writer", daemon=True
+                target=self._work, args=(self._clips, clip_nice), name="clip-writer", daemon=True
             ),
         ]
         for thread in self._threads:
@@ -183,7 +186,8 @@ class IncidentSink:
         """Writes waiting on disk for the database (0 while it is reachable)."""
         return self.rows.depth
 
-    def _work(self, jobs: queue.Queue[Any]) -> None:
+    def _work(self, jobs: queue.Queue[Any], nice: int) -> None:
+        lower_this_thread(nice)
         while True:
             job = jobs.get()
             if job is _STOP:

@@ -29,6 +29,7 @@ import httpx
 import yaml
 
 from detector.config import DetectorConfig
+from detector.priority import MAX_NICE
 from detector.shared import session_plan
 from pipeline.benchmark import load_scene
 from pipeline.benchmark.load_clients import (
@@ -49,6 +50,7 @@ from pipeline.benchmark.load_report import (
 )
 from pipeline.benchmark.load_server import ServerProcess, machine_busy_seconds
 from pipeline.config import AppConfig
+from pipeline.config_load import load_config
 from pipeline.store.db import make_engine, migrate
 
 log = logging.getLogger(__name__)
@@ -73,6 +75,9 @@ class LoadOptions:
     seed_incidents: int = 400
     users: int = 20  # clients and listeners share these sign-ins round robin
     work_dir: Path | None = None  # kept when given (server log, database, videos)
+    # How far below the API the cameras run (`analysis_nice` in the YAML): None keeps the
+    # default; 0 runs them at the API's priority, to compare.
+    analysis_nice: int | None = None
 
     def check(self) -> None:
         counts = (self.clients, self.listeners, self.cameras, self.processes, self.users)
@@ -86,6 +91,8 @@ class LoadOptions:
             raise ValueError("warm-up seconds must not be negative")
         if self.processes > self.clients:
             raise ValueError("more client processes than clients")
+        if self.analysis_nice is not None and not 0 <= self.analysis_nice <= MAX_NICE:
+            raise ValueError(f"analysis nice must be 0 to {MAX_NICE}, got {self.analysis_nice}")
 
 
 def run_load(options: LoadOptions, command: str = "") -> LoadReport:
@@ -119,6 +126,7 @@ def _run_in(options: LoadOptions, work: Path, command: str) -> LoadReport:
         clients=options.clients,
         client_processes=options.processes,
         api_workers=options.api_workers,
+        analysis_nice=load_config(config_path).analysis_nice,
         seconds=options.seconds,
         target_rps=options.rate,
         achieved_rps=run.achieved_rps,
@@ -143,6 +151,8 @@ def prepare(options: LoadOptions, work: Path) -> tuple[Path, load_scene.Seeded]:
     """Videos, the cameras' YAML, and a seeded database in `work/data`."""
     videos = load_scene.write_videos(work / "videos", min(VARIANTS, options.cameras))
     config = load_scene.camera_config(videos, options.cameras)
+    if options.analysis_nice is not None:
+        config["analysis_nice"] = options.analysis_nice
     config_path = work / "cameras.yaml"
     config_path.write_text(yaml.safe_dump(config, sort_keys=False))
     data = work / "data"

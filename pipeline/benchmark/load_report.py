@@ -100,6 +100,7 @@ class LoadReport:
     clients: int
     client_processes: int
     api_workers: int  # server processes serving the API
+    analysis_nice: int  # nice levels the cameras ran below the API
     seconds: float
     target_rps: float
     achieved_rps: float
@@ -135,7 +136,8 @@ class LoadReport:
         """A short human summary."""
         lines = [
             f"{self.clients} clients ({self.client_processes} process(es)), "
-            f"{self.api_workers} API process(es), {self.seconds:.0f} s, "
+            f"{self.api_workers} API process(es), cameras at nice {self.analysis_nice}, "
+            f"{self.seconds:.0f} s, "
             f"target {self.target_rps:.0f} req/s, achieved {self.achieved_rps:.1f} req/s "
             f"(sends late p99 {self.schedule_late_p99_ms:.1f} ms)",
             f"{'route':<10}{'requests':>10}{'errors':>8}{'p50 ms':>9}{'p95 ms':>9}"
@@ -162,6 +164,17 @@ class LoadReport:
             f"server CPU {self.server_cpu_cores:.2f} cores, RSS MB {self.server_rss_mb}; "
             f"load generator CPU {self.generator_cpu_cores:.2f} cores; everything else on the "
             f"machine {self.other_cpu_cores:.2f} cores",
+            self._camera_line(),
             f"load average before {self.load_average_before}, after {self.load_average_after}",
         ]
         return "\n".join(lines)
+
+    def _camera_line(self) -> str:
+        """Whether the cameras kept up beside the API (their state when the load ended)."""
+        online = sum(c["state"] == "online" for c in self.cameras)
+        lag = max((c.get("lag_s") or 0.0 for c in self.cameras), default=0.0)
+        dropped = sum(c.get("frames_dropped") or 0 for c in self.cameras)
+        return (
+            f"cameras at the end: {online}/{len(self.cameras)} online, analysis lag max "
+            f"{lag:.2f} s, frames dropped {dropped}"
+        )

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 import io
+import sys
+import threading
 import time
 from pathlib import Path
 from typing import Any, cast
@@ -15,17 +17,26 @@ from sqlalchemy.orm import Session
 
 from api.app import create_app
 from api.demo_users import ensure_demo_users
+from api.runtime import Runtime
 from api.security import verify_password
 from cli.main import main
-from cli.serve_cmd import build_runtime
+from cli.serve_cmd import add_cameras, build_runtime
+from detector import DetectorConfig
+from detector.priority import MAX_NICE
+from pipeline.alerts import AlertBus
 from pipeline.config import AppConfig
 from pipeline.live import CameraState
 from pipeline.store import users
 from pipeline.store.catalog import import_config
 from pipeline.store.db import make_engine, migrate
+from pipeline.store.repository import IncidentStore
 from tests.api.conftest import CONFIG, Api
 from tests.api.test_live import receive_within, wait_for_subscriber
 from tests.api.test_zones import attach
+from tests.detector.onnx_models import constant_model, save_model, yolov8_output
+from tests.detector.test_priority import nice_of
+from tests.pipeline.harness import app_config, zone
+from tests.pipeline.test_live import PacedSource
 
 
 def test_user_add_reads_the_password_from_stdin(
@@ -144,3 +155,43 @@ def test_camera_state_changes_are_published(api: Api) -> None:
         assert event["type"] == "camera.status" and event["camera"]["name"] == "cam-a"
         assert event["camera"]["state"] == "online"
         assert time.monotonic() - started < 2.0
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="per-thread nice is Linux's")
+def test_serve_runs_the_cameras_below_the_api_and_the_alert_writer_beside_it(
+    tmp_path: Path,
+) -> None:
+    output = yolov8_output([[8, 8, 24, 24]], [[0.9]])
+    model = constant_model(output, batch="batch", names="{0: 'car'}")
+    model_path = save_model(model, tmp_path / "m.onnx")
+    app = app_config([zone(dwell_s=2)], detect_fps=4.0).model_copy(update={"analysis_nice": 6})
+    engine = make_engine(f"sqlite:///{tmp_path / 'sw.db'}")
+    migrate(engine)
+    runtime = Runtime(engine, IncidentStore(engine), tmp_path / "evidence", AlertBus(), config=app)
+    detector = DetectorConfig(model=model_path, imgsz=64, sessions=2)
+    add_cameras(runtime, app, detector, opener=lambda camera: lambda spec, t0: PacedSource(t0))
+    base = nice_of(threading.get_native_id())
+    lowered = min(MAX_NICE, base + 6)
+    background = ("read-", "analyse-", "batching-detector-", "clip-writer")
+    runtime.start()
+    try:
+        # Each background thread lowers itself as it starts: wait until all have.
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline:
+            nice = {t.name: nice_of(t.native_id) for t in threading.enumerate() if t.native_id}
+            ours = {n: v for n, v in nice.items() if n.startswith(background)}
+            if len(ours) == 5 and set(ours.values()) == {lowered}:
+                break
+            time.sleep(0.05)
+    finally:
+        runtime.stop()
+    assert sorted(ours) == [
+        "analyse-cam-1",
+        "batching-detector-0",
+        "batching-detector-1",
+        "clip-writer",
+        "read-cam-1",
+    ]
+    assert set(ours.values()) == {lowered}, ours
+    assert nice["alert-writer"] == base  # alerts are on the monitoring center's clock
+    assert nice_of(threading.get_native_id()) == base
