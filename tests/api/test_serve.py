@@ -157,6 +157,10 @@ def test_camera_state_changes_are_published(api: Api) -> None:
         assert time.monotonic() - started < 2.0
 
 
+def _paced(camera: Any) -> Any:
+    return lambda spec, origin: PacedSource(origin)
+
+
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="per-thread nice is Linux's")
 def test_serve_runs_the_cameras_below_the_api_and_the_alert_writer_beside_it(
     tmp_path: Path,
@@ -169,7 +173,7 @@ def test_serve_runs_the_cameras_below_the_api_and_the_alert_writer_beside_it(
     migrate(engine)
     runtime = Runtime(engine, IncidentStore(engine), tmp_path / "evidence", AlertBus(), config=app)
     detector = DetectorConfig(model=model_path, imgsz=64, sessions=2)
-    add_cameras(runtime, app, detector, opener=lambda camera: lambda spec, t0: PacedSource(t0))
+    add_cameras(runtime, app, detector, opener=_paced)
     base = nice_of(threading.get_native_id())
     lowered = min(MAX_NICE, base + 6)
     background = ("read-", "analyse-", "batching-detector-", "clip-writer")
