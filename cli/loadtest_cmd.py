@@ -119,4 +119,6 @@ def command_line(options: LoadOptions) -> str:
         f"--seed-incidents {options.seed_incidents}",
         f"--users {options.users}",
     ]
+    if options.analysis_nice is not None:
+        parts.append(f"--analysis-nice {options.analysis_nice}")
     return " ".join(parts)

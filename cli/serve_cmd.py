@@ -100,7 +100,13 @@ def add_cameras(
     )
     cameras = [
         LiveCamera(
-            app_config, c, shared, sink, runtime.store, open_source=opener(c) if opener else None
+            app_config,
+            c,
+            shared,
+            sink,
+            runtime.store,
+            open_source=opener(c) if opener else None,
+            nice=nice,
         )
         for c in app_config.cameras
     ]

@@ -293,8 +293,8 @@ class AppConfig(_Strict):
         default=10,
         ge=0,
         le=19,
-        description="nice levels below the API at which live cameras' reading, analysis, "
-        "inference and clip encoding run (Linux), so that busy cores answer requests first; "
+        description="nice levels below the API at which `serve`'s cameras (reading, analysis, "
+        "inference, clip encoding) run on Linux, so that busy cores answer requests first; "
         "0: the same priority",
     )
 

@@ -102,11 +102,14 @@ class LiveCamera:
         store: IncidentStore | None = None,
         open_source: Callable[[str | int, float], Source] | None = None,
         backoff: Backoff | None = None,
+        nice: int = 0,
     ) -> None:
         self.app, self.camera, self.detector = app, camera, detector
         # Delays between reconnect attempts; replaceable until `start()` (tests shorten it).
         self.backoff = backoff or Backoff()
         self.sink, self.store = sink, store
+        # How far below the API this camera's threads run (`serve` passes `analysis_nice`).
+        self.nice = nice
         self.status = CameraStatus(camera.name)
         # Newest sampled frame, for the API's snapshot; one reference assignment, so readers
         # on other threads always see a whole picture.
@@ -151,7 +154,7 @@ class LiveCamera:
         self.status.state = CameraState.stopped
 
     def _read_loop(self) -> None:
-        lower_this_thread(self.app.analysis_nice)
+        lower_this_thread(self.nice)
         while not self._stop.is_set():
             try:
                 source = self._open(self.camera.source, self._origin)
@@ -286,7 +289,7 @@ class LiveCamera:
                     self._detections_waiting -= 1
 
     def _analyse_loop(self) -> None:
-        lower_this_thread(self.app.analysis_nice)
+        lower_this_thread(self.nice)
         while not self._stop.is_set() or not self._queue.empty():
             try:
                 work = self._queue.get(timeout=0.2)

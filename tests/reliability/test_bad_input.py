@@ -233,6 +233,11 @@ CASES = [
         "detect_fps: Input should be greater than 0",
     ),
     _case(
+        "config-analysis-nice-out-of-range",
+        config_case(top_edit(analysis_nice=25)),
+        "analysis_nice: Input should be less than or equal to 19",
+    ),
+    _case(
         "config-unknown-detector",
         config_case(top_edit(detector={"type": "tflite"})),
         "detector.type: Input should be 'onnx', 'ultralytics' or 'replay'",
