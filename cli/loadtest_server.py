@@ -15,9 +15,10 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from api.app import create_app, freeze_startup_heap
-from cli.serve_cmd import SourceOpener, add_cameras, build_runtime, run_with_workers
+from cli.serve_cmd import add_cameras, build_runtime, run_with_workers
 from pipeline.benchmark.paced import PacedLoop
 from pipeline.config import CameraConfig
+from pipeline.readers import SourceOpener
 
 log = logging.getLogger(__name__)
 

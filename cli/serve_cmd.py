@@ -26,7 +26,7 @@ from pipeline.config import AppConfig, CameraConfig
 from pipeline.config_load import load_config
 from pipeline.integrations import Integrations
 from pipeline.live import LiveCamera, Supervisor
-from pipeline.readers import Source
+from pipeline.readers import SourceOpener
 from pipeline.sink import IncidentSink
 from pipeline.store.catalog import export_config, import_config
 
@@ -76,13 +76,10 @@ def build_runtime(args: argparse.Namespace) -> tuple[ApiSettings, Runtime]:
     return settings, runtime
 
 
-SourceOpener = Callable[[str | int, float], Source]
-
-
 def add_cameras(
     runtime: Runtime,
     app_config: AppConfig,
-    detector: DetectorConfig,
+    detector_settings: DetectorConfig,
     opener: Callable[[CameraConfig], SourceOpener] | None = None,
 ) -> None:
     """The live cameras, their shared detector and sink, started and stopped with the
@@ -90,7 +87,7 @@ def add_cameras(
     paced files), else the camera's configured reader. Everything but the alert writer runs
     `analysis_nice` levels below the API (detector.priority)."""
     nice = app_config.analysis_nice
-    shared = shared_detector(detector, nice)
+    shared = shared_detector(detector_settings, nice)
     sink = IncidentSink(
         runtime.writer,
         runtime.store,

@@ -8,6 +8,7 @@ import os
 from detector.base import Detector, create_detector
 from detector.batching import BatchingDetector
 from detector.config import DetectorConfig
+from detector.priority import made_below
 
 MAX_SESSIONS = 64
 BATCH_WAIT_S = 0.05  # how long a worker waits to fill a model batch; bounds the added delay
@@ -52,15 +53,21 @@ def shared_detector(config: DetectorConfig, nice: int = 0) -> Detector:
         return create_detector(config)
     sessions, threads = session_plan(config)
     per_session = config.model_copy(update={"threads": threads})
-    inners: list[Detector] = []
-    try:
-        for _ in range(sessions):
-            inners.append(create_detector(per_session))
-    except BaseException:
-        for inner in inners:
-            inner.close()
-        raise
+    # Opened in a lowered thread: a session with intra-op threads starts them as it opens.
+    inners = made_below(nice, lambda: _open_sessions(per_session, sessions))
     # A worker takes one model call's frames, so no frame waits behind a busy worker while
     # another is free; a model batch of one gains nothing from waiting for other cameras.
     wait = BATCH_WAIT_S if config.batch > 1 else 0.0
     return BatchingDetector(inners, max_batch=config.batch, max_wait_s=wait, nice=nice)
+
+
+def _open_sessions(config: DetectorConfig, count: int) -> list[Detector]:
+    inners: list[Detector] = []
+    try:
+        for _ in range(count):
+            inners.append(create_detector(config))
+    except BaseException:
+        for inner in inners:
+            inner.close()
+        raise
+    return inners

@@ -21,6 +21,7 @@ from pydantic import (
 )
 
 from detector.config import DetectorConfig
+from detector.priority import MAX_NICE
 from pipeline.config_enforcement import IntegrationsConfig, RectificationConfig, RetentionConfig
 from pipeline.geometry import crossing_edges, polygon_area
 
@@ -292,7 +293,7 @@ class AppConfig(_Strict):
     analysis_nice: int = Field(
         default=10,
         ge=0,
-        le=19,
+        le=MAX_NICE,
         description="nice levels below the API at which `serve`'s cameras (reading, analysis, "
         "inference, clip encoding) run on Linux, so that busy cores answer requests first; "
         "0: the same priority",

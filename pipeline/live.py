@@ -7,7 +7,6 @@ import logging
 import queue
 import threading
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
@@ -24,7 +23,7 @@ from pipeline.detect_rows import detect_in_rows
 from pipeline.errors import InputError
 from pipeline.packet_source import PacketSource, SourcePacket
 from pipeline.picture import FramePicture, encode_jpeg
-from pipeline.readers import Source
+from pipeline.readers import Source, SourceOpener
 from pipeline.readers import open_source as open_source_for
 from pipeline.sink import IncidentSink
 from pipeline.sources import RateGate, VideoSource
@@ -100,7 +99,7 @@ class LiveCamera:
         detector: Detector,
         sink: IncidentSink,
         store: IncidentStore | None = None,
-        open_source: Callable[[str | int, float], Source] | None = None,
+        open_source: SourceOpener | None = None,
         backoff: Backoff | None = None,
         nice: int = 0,
     ) -> None:

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from pipeline.config import CameraConfig
 from pipeline.packet_source import PacketSource
 from pipeline.sources import VideoSource
 
 Source = VideoSource | PacketSource
+# Opens a camera's source (`spec`) with stream time counted from a monotonic `origin`.
+SourceOpener = Callable[[str | int, float], Source]
 
 
 def open_source(camera: CameraConfig, spec: str | int, clock_origin: float | None = None) -> Source:

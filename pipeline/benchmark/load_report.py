@@ -100,7 +100,7 @@ class LoadReport:
     clients: int
     client_processes: int
     api_workers: int  # server processes serving the API
-    analysis_nice: int  # nice levels the cameras ran below the API
+    analysis_nice: int  # nice levels the cameras ran below the API (on Linux)
     seconds: float
     target_rps: float
     achieved_rps: float
@@ -136,8 +136,8 @@ class LoadReport:
         """A short human summary."""
         lines = [
             f"{self.clients} clients ({self.client_processes} process(es)), "
-            f"{self.api_workers} API process(es), cameras at nice {self.analysis_nice}, "
-            f"{self.seconds:.0f} s, "
+            f"{self.api_workers} API process(es), cameras {self.analysis_nice} nice levels "
+            f"below the API, {self.seconds:.0f} s, "
             f"target {self.target_rps:.0f} req/s, achieved {self.achieved_rps:.1f} req/s "
             f"(sends late p99 {self.schedule_late_p99_ms:.1f} ms)",
             f"{'route':<10}{'requests':>10}{'errors':>8}{'p50 ms':>9}{'p95 ms':>9}"

@@ -165,6 +165,9 @@ def _paced(camera: Any) -> Any:
 def test_serve_runs_the_cameras_below_the_api_and_the_alert_writer_beside_it(
     tmp_path: Path,
 ) -> None:
+    base = nice_of(threading.get_native_id())
+    if base > MAX_NICE - 6:
+        pytest.skip("the tests already run near the lowest priority: nothing left to lower")
     output = yolov8_output([[8, 8, 24, 24]], [[0.9]])
     model = constant_model(output, batch="batch", names="{0: 'car'}")
     model_path = save_model(model, tmp_path / "m.onnx")
@@ -172,30 +175,31 @@ def test_serve_runs_the_cameras_below_the_api_and_the_alert_writer_beside_it(
     engine = make_engine(f"sqlite:///{tmp_path / 'sw.db'}")
     migrate(engine)
     runtime = Runtime(engine, IncidentStore(engine), tmp_path / "evidence", AlertBus(), config=app)
-    detector = DetectorConfig(model=model_path, imgsz=64, sessions=2)
-    add_cameras(runtime, app, detector, opener=_paced)
-    base = nice_of(threading.get_native_id())
-    lowered = min(MAX_NICE, base + 6)
+    threads_before = set(threading.enumerate())
+    add_cameras(runtime, app, DetectorConfig(model=model_path, imgsz=64, sessions=2), _paced)
     background = ("read-", "analyse-", "batching-detector-", "clip-writer")
     runtime.start()
     try:
         # Each background thread lowers itself as it starts: wait until all have.
         deadline = time.monotonic() + 5
         while time.monotonic() < deadline:
-            nice = {t.name: nice_of(t.native_id) for t in threading.enumerate() if t.native_id}
-            ours = {n: v for n, v in nice.items() if n.startswith(background)}
-            if len(ours) == 5 and set(ours.values()) == {lowered}:
+            started = [t for t in threading.enumerate() if t not in threads_before]
+            nice = {t.name: nice_of(t.native_id) for t in started if t.native_id}
+            lowered = {n: v for n, v in nice.items() if n.startswith(background)}
+            if len(lowered) == 5 and set(lowered.values()) == {base + 6}:
                 break
             time.sleep(0.05)
     finally:
         runtime.stop()
-    assert sorted(ours) == [
+    assert sorted(lowered) == [
         "analyse-cam-1",
         "batching-detector-0",
         "batching-detector-1",
         "clip-writer",
         "read-cam-1",
     ]
-    assert set(ours.values()) == {lowered}, ours
-    assert nice["alert-writer"] == base  # alerts are on the monitoring center's clock
+    assert set(lowered.values()) == {base + 6}, lowered
+    # Alerts are on the monitoring center's clock; the pending-writes queue carries them.
+    others = {n: v for n, v in nice.items() if n not in lowered}
+    assert others == {"alert-writer": base, "pending-writes": base}
     assert nice_of(threading.get_native_id()) == base
