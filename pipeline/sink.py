@@ -23,6 +23,7 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
+from sqlalchemy.exc import SQLAlchemyError
 
 from detector.priority import lower_this_thread
 from pipeline.clips import ClipFrame
@@ -48,6 +49,8 @@ from pipeline.store.writes import (
     StoreIncident,
     StoreWrite,
     UpdatePresence,
+    describe_db_error,
+    is_connection_error,
 )
 
 log = logging.getLogger(__name__)
@@ -385,6 +388,18 @@ class IncidentSink:
         stored = False
         try:
             stored = self.rectifications.conclude(outcome, after)
+        except SQLAlchemyError as exc:
+            if not is_connection_error(exc):
+                raise
+            # Nothing to queue: the incident is still resolved, so the camera's watcher finds
+            # it again at its first poll once the database is back and checks the spot anew.
+            log.warning(
+                "incident %s: camera's %s not stored, database unreachable (%s); the spot is "
+                "checked again once it is back",
+                outcome.incident_id,
+                outcome.outcome,
+                describe_db_error(exc),
+            )
         finally:
             if after is not None and not stored:  # no row points at it: leave no stray file
                 (self.writer.root / after.path).unlink(missing_ok=True)

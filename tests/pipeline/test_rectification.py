@@ -4,15 +4,19 @@ the camera checks the spot: rectified (with an "after" picture), reopened, or a 
 from __future__ import annotations
 
 import hashlib
+import logging
 import time
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import cv2
+import numpy as np
 import pytest
 from sqlalchemy import select
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from detector import DetectorConfig, create_detector
@@ -20,15 +24,19 @@ from detector.base import Detector
 from detector.types import Detections, Frame
 from models.scripted import Actor, Scene, parked, write_bundle
 from pipeline.evidence import EvidenceWriter
+from pipeline.picture import FramePicture
 from pipeline.process import process_video
 from pipeline.readers import open_source
 from pipeline.records import IncidentRecord
+from pipeline.rectification import Outcome, RectificationOutcome, RectificationWatcher
 from pipeline.sink import AlertPictures, IncidentSink
 from pipeline.store import audit
 from pipeline.store.db import make_engine, migrate
+from pipeline.store.rectification_store import RectificationStore
 from pipeline.store.repository import IncidentStore
 from pipeline.store.tables import AuditRow, EvidenceRow, IncidentRow
 from pipeline.store.workflow import apply_action
+from tests.api.conftest import make_record
 from tests.pipeline.harness import START, app_config, zone
 
 W, H, FPS = 480, 270, 5.0
@@ -57,18 +65,21 @@ KINDS = {
 }
 
 
+# Operator and patrol: confirm, dispatch, resolve (the camera then checks the spot).
+RESOLVE_STEPS: list[tuple[str, str, str, dict[str, Any]]] = [
+    ("review", "confirmed", "operator", {"review_reason": None}),
+    ("dispatch", "dispatched", "operator", {"team": "team-1"}),
+    ("resolve", "resolved", "patrol", {"resolution_note": "asked to move"}),
+]
+
+
 def resolve_on_alert(engine: Engine, resolved: list[str]) -> object:
     """A sink listener playing operator and patrol: each new incident is confirmed,
     dispatched and resolved as soon as it is stored (the camera then checks the spot)."""
 
     def on_stored(record: IncidentRecord) -> None:
         with Session(engine) as session, session.begin():
-            steps: list[tuple[str, str, str, dict[str, Any]]] = [
-                ("review", "confirmed", "operator", {"review_reason": None}),
-                ("dispatch", "dispatched", "operator", {"team": "team-1"}),
-                ("resolve", "resolved", "patrol", {"resolution_note": "asked to move"}),
-            ]
-            for action, target, actor, changes in steps:
+            for action, target, actor, changes in RESOLVE_STEPS:
                 apply_action(session, record.id, action, target, actor, changes)
         resolved.append(record.id)
 
@@ -250,3 +261,47 @@ def test_same_day_return_without_rectification_is_no_repeat(tmp_path: Path, engi
     assert incident(engine, second).repeat_of is None
     with Session(engine) as session:
         assert session.scalar(select(EvidenceRow).where(EvidenceRow.kind == "after")) is None
+
+
+def test_a_conclusion_lost_to_a_database_outage_is_checked_again_once_it_is_back(
+    tmp_path: Path,
+    engine: Engine,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    store = IncidentStore(engine)
+    store.ensure_incident(make_record("inc-1", camera="cam-1", zone="no-parking"), None)
+    with Session(engine) as session, session.begin():
+        for action, target, actor, changes in RESOLVE_STEPS:
+            apply_action(session, "inc-1", action, target, actor, changes)
+    clear_street = cv2.imencode(".jpg", np.full((90, 160, 3), 128, np.uint8))[1].tobytes()
+    outcome = RectificationOutcome(
+        "inc-1", Outcome.rectified, START, "clear for 40 s", clear_street
+    )
+
+    def database_away(*args: Any) -> bool:
+        raise OperationalError("UPDATE incidents", {}, Exception("connection refused"))
+
+    down = IncidentSink(EvidenceWriter(tmp_path / "evidence"), store)
+    monkeypatch.setattr(down.rectifications, "conclude", database_away)
+    with caplog.at_level(logging.WARNING, logger="pipeline.sink"):
+        down.rectification(outcome)
+        down.close()
+    assert down.stats.failures == 0
+    assert "database unreachable" in caplog.text and "Traceback" not in caplog.text
+    assert incident(engine, "inc-1").status == "resolved"
+    assert [p for p in (tmp_path / "evidence").rglob("*.jpg")] == []  # no stray picture
+
+    # Back: the camera's next poll finds the incident still waiting for its check.
+    watcher = RectificationWatcher(
+        "cam-1", RectificationStore(engine), app_config([]).rectification, rules=lambda: []
+    )
+    picture = FramePicture(np.full((90, 160, 3), 128, np.uint8), 85)
+    watcher.observe([], 0.0, START, picture)
+    assert watcher.watching == ["inc-1"]
+    up = IncidentSink(EvidenceWriter(tmp_path / "evidence"), store)
+    up.rectification(outcome)
+    up.close()
+    row = incident(engine, "inc-1")
+    assert row.status == "rectified"
+    assert [e.kind for e in row.evidence] == ["after"]
