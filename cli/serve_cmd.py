@@ -84,8 +84,9 @@ def add_cameras(
 ) -> None:
     """The live cameras, their shared detector and sink, started and stopped with the
     runtime; `opener` gives each camera its own way of opening its source (the load test's
-    paced files), else the camera's configured reader. Everything but the alert writer runs
-    `analysis_nice` levels below the API (detector.priority)."""
+    paced files), else the camera's configured reader. Reading, analysis, inference and clip
+    encoding run `analysis_nice` levels below the API (detector.priority); the alert writer
+    and the pending-writes queue do not."""
     nice = app_config.analysis_nice
     shared = shared_detector(detector_settings, nice)
     sink = IncidentSink(

@@ -50,7 +50,6 @@ from pipeline.benchmark.load_report import (
 )
 from pipeline.benchmark.load_server import ServerProcess, machine_busy_seconds
 from pipeline.config import AppConfig
-from pipeline.config_load import load_config
 from pipeline.store.db import make_engine, migrate
 
 log = logging.getLogger(__name__)
@@ -108,7 +107,7 @@ def run_load(options: LoadOptions, command: str = "") -> LoadReport:
 def _run_in(options: LoadOptions, work: Path, command: str) -> LoadReport:
     started_at = datetime.now(UTC).isoformat(timespec="seconds")
     load_before = os.getloadavg()
-    config_path, seeded = prepare(options, work)
+    config_path, app, seeded = prepare(options, work)
     server_process = ServerProcess(
         config_path, work / "data", work / "server.log", options.api_workers
     )
@@ -126,7 +125,7 @@ def _run_in(options: LoadOptions, work: Path, command: str) -> LoadReport:
         clients=options.clients,
         client_processes=options.processes,
         api_workers=options.api_workers,
-        analysis_nice=load_config(config_path).analysis_nice,
+        analysis_nice=app.analysis_nice,
         seconds=options.seconds,
         target_rps=options.rate,
         achieved_rps=run.achieved_rps,
@@ -147,14 +146,16 @@ def _run_in(options: LoadOptions, work: Path, command: str) -> LoadReport:
     )
 
 
-def prepare(options: LoadOptions, work: Path) -> tuple[Path, load_scene.Seeded]:
-    """Videos, the cameras' YAML, and a seeded database in `work/data`."""
+def prepare(options: LoadOptions, work: Path) -> tuple[Path, AppConfig, load_scene.Seeded]:
+    """Videos, the cameras' YAML (its path and what it says), and a seeded database in
+    `work/data`."""
     videos = load_scene.write_videos(work / "videos", min(VARIANTS, options.cameras))
     config = load_scene.camera_config(videos, options.cameras)
     if options.analysis_nice is not None:
         config["analysis_nice"] = options.analysis_nice
     config_path = work / "cameras.yaml"
     config_path.write_text(yaml.safe_dump(config, sort_keys=False))
+    app = AppConfig.model_validate(config)
     data = work / "data"
     engine = make_engine(f"sqlite:///{(data / 'streetwatch.db').resolve()}")
     try:
@@ -162,13 +163,13 @@ def prepare(options: LoadOptions, work: Path) -> tuple[Path, load_scene.Seeded]:
         seeded = load_scene.seed(
             engine,
             data / "evidence",
-            AppConfig.model_validate(config),
+            app,
             options.seed_incidents,
             options.users,
         )
     finally:
         engine.dispose()
-    return config_path, seeded
+    return config_path, app, seeded
 
 
 def sign_in(base_url: str, seeded: load_scene.Seeded) -> list[str]:
